@@ -1,0 +1,65 @@
+"""destkit: deliver Segment-spec customer events to destination actions.
+
+The public API; everything not named in ``__all__`` is private.
+"""
+
+from .config import Config, load_config
+from .errors import (
+    BadRequest,
+    ConfigError,
+    DeliveryError,
+    DeliveryTimeout,
+    DestkitError,
+    InvalidAuthentication,
+    InvalidEvent,
+    MappingError,
+    MappingFailed,
+    PayloadValidationError,
+    PluginError,
+    RateLimited,
+    RetryableError,
+    TriggerSyntaxError,
+)
+from .mappings import compile_mapping, compile_trigger
+from .outcome import ErrorInfo, Outcome, Status
+from .plugin import Action, BatchResult, Context, Destination, Preset, RequestDefaults, field
+from .registry import Registry
+from .retry import RetryPolicy
+from .runtime import Runtime, SyncRuntime
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Runtime",
+    "SyncRuntime",
+    "Destination",
+    "Action",
+    "Context",
+    "Preset",
+    "RequestDefaults",
+    "BatchResult",
+    "field",
+    "compile_mapping",
+    "compile_trigger",
+    "Config",
+    "load_config",
+    "Registry",
+    "RetryPolicy",
+    "Outcome",
+    "Status",
+    "ErrorInfo",
+    "DestkitError",
+    "ConfigError",
+    "MappingError",
+    "TriggerSyntaxError",
+    "PluginError",
+    "DeliveryError",
+    "InvalidEvent",
+    "MappingFailed",
+    "PayloadValidationError",
+    "InvalidAuthentication",
+    "RateLimited",
+    "DeliveryTimeout",
+    "RetryableError",
+    "BadRequest",
+]

@@ -1,0 +1,38 @@
+"""The ``destkit`` command. Exit codes: 0 all delivered or skipped, 1 some event failed or was
+invalid, 2 a usage or config error (reported in one line before anything is sent)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import DestkitError
+from .destinations import destinations
+from .init import init
+from .languages import map_command, trigger_command
+from .validate import validate
+
+__all__ = ["main", "cli"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="destkit")
+def cli() -> None:
+    """Deliver Segment-spec customer events to destinations."""
+
+
+cli.add_command(destinations)
+cli.add_command(map_command)
+cli.add_command(trigger_command)
+cli.add_command(validate)
+cli.add_command(init)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=True)
+    except DestkitError as exc:  # a command that let one through still gets a clean line
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,302 @@
+"""The operator's config: which destinations, with which settings, subscribed to which events.
+
+::
+
+    destinations:
+      - name: crm-webhook              # your name for this destination
+        type: webhook                  # the plugin's slug
+        settings: {url: "https://...", headers: {Authorization: "Bearer ${CRM_TOKEN}"}}
+        retry: {max_attempts: 5}       # optional, the plugin's policy otherwise
+        subscriptions:                 # optional, the plugin's presets otherwise
+          - name: orders
+            action: send
+            trigger: 'type = "track" and event = "Order Completed"'   # optional
+            mapping: {data: {"@path": "$.properties"}}                # optional, per field
+
+Everything is checked and compiled here, before the first event: a mistake is reported with
+the file, the destination, the subscription and the spot inside the mapping or trigger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError, DestkitError, MappingError, PluginError, TriggerSyntaxError
+from .mappings import compile_mapping, compile_trigger
+from .plugin import Action, Destination, RequestDefaults
+from .redaction import secrets_of
+from .registry import Registry, default_registry
+from .retry import RetryPolicy
+
+__all__ = [
+    "Config",
+    "DestinationConfig",
+    "SubscriptionConfig",
+    "RuntimeOptions",
+    "CompiledDestination",
+    "CompiledSubscription",
+    "load_config",
+    "parse_config",
+    "compile_config",
+    "interpolate_env",
+    "describe_validation_error",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BatchOptions(_Strict):
+    size: int | None = Field(None, ge=1, description="Payloads per call; the action's own size otherwise.")
+    max_wait: float = Field(1.0, gt=0, description="Seconds a partly filled batch waits before it is sent.")
+
+
+class SubscriptionConfig(_Strict):
+    name: str = Field(min_length=1)
+    action: str
+    trigger: str | None = None
+    mapping: dict[str, Any] = Field(default_factory=dict)
+    batch: BatchOptions | None = None
+    enabled: bool = True
+
+
+class DestinationConfig(_Strict):
+    name: str = Field(min_length=1)
+    type: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+    subscriptions: list[SubscriptionConfig] | None = None
+    retry: RetryPolicy | None = None
+    enabled: bool = True
+
+
+class RuntimeOptions(_Strict):
+    concurrency: int = Field(32, ge=1, description="Deliveries in flight at once.")
+    timeout: float = Field(10.0, gt=0, description="Seconds an HTTP request may take.")
+
+
+class Config(_Strict):
+    destinations: list[DestinationConfig]
+    runtime: RuntimeOptions = Field(default_factory=RuntimeOptions)
+    #: Where the config came from, for error messages; not part of the file.
+    source: str = Field("<config>", exclude=True)
+
+
+@dataclass(frozen=True)
+class CompiledDestination:
+    name: str
+    plugin: Destination[Any]
+    settings: BaseModel
+    request_defaults: RequestDefaults
+    retry: RetryPolicy
+    secrets: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CompiledSubscription:
+    destination: CompiledDestination
+    name: str
+    action: Action[Any]
+    trigger_source: str | None
+    trigger: Callable[[dict[str, Any]], bool]
+    mapping_source: dict[str, Any]
+    mapping: Callable[[dict[str, Any]], dict[str, Any]]
+    batch: BatchOptions | None
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read a YAML or JSON config file and validate its shape (not yet its plugins)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    return parse_config(data, source=str(file))
+
+
+def parse_config(data: Any, *, source: str = "<config>") -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a config is a mapping with a 'destinations' list")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {describe_validation_error(exc, data)}") from None
+    config.source = source
+    names = [d.name for d in config.destinations]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ConfigError(f"{source}: destination names must be unique: {', '.join(duplicated)}")
+    return config
+
+
+def describe_validation_error(exc: ValidationError, data: Any = None) -> str:
+    """Pydantic errors as ``where: what`` lines, naming destinations by their names, never values."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = _location(error["loc"], data)
+        message = "missing" if error["type"] == "missing" else error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{where}: {message}" if where else message)
+    return "; ".join(lines)
+
+
+def _location(loc: tuple[Any, ...], data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int):
+            label = f"[{step}]"
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                label += f" ({node['name']})"
+            parts.append(label)
+        else:
+            node = node.get(step) if isinstance(node, dict) else None
+            parts.append(("." if parts else "") + str(step))
+    return "".join(parts)
+
+
+_ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate_env(value: Any, where: str, environ: Mapping[str, str] | None = None) -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string; ``$${`` writes a literal ``${``."""
+    env = os.environ if environ is None else environ
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{where}: environment variable {name} is not set (write ${{{name}:-default}} for a fallback)")
+
+        return _ENV.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: interpolate_env(v, f"{where}.{k}", env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate_env(v, f"{where}[{i}]", env) for i, v in enumerate(value)]
+    return value
+
+
+# --- compiling ----------------------------------------------------------------------------------
+
+
+def compile_config(
+    config: Config, registry: Registry | None = None, environ: Mapping[str, str] | None = None
+) -> list[CompiledSubscription]:
+    """Check every destination against its plugin and compile every subscription once."""
+    registry = registry or default_registry()
+    compiled: list[CompiledSubscription] = []
+    for index, entry in enumerate(config.destinations):
+        if not entry.enabled:
+            continue
+        where = f"{config.source}: destination {entry.name!r} (destinations[{index}])"
+        try:
+            plugin = registry.get(entry.type)
+        except PluginError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        destination = _compile_destination(entry, plugin, where, environ)
+        subscriptions = entry.subscriptions
+        if subscriptions is None:
+            subscriptions = [
+                SubscriptionConfig(name=p.name, action=p.action, trigger=p.trigger, mapping=dict(p.mapping))
+                for p in plugin.presets
+            ]
+            if not subscriptions:
+                raise ConfigError(f"{where}: no subscriptions, and {plugin.slug!r} has no presets to use instead")
+        names = [s.name for s in subscriptions]
+        for sub in subscriptions:
+            if not sub.enabled:
+                continue
+            sub_where = f"{where}, subscription {sub.name!r}"
+            if names.count(sub.name) > 1:
+                raise ConfigError(f"{sub_where}: subscription names must be unique within a destination")
+            try:
+                action = plugin.action(sub.action)
+            except PluginError as exc:
+                raise ConfigError(f"{sub_where}: {exc}") from None
+            trigger_source = sub.trigger if sub.trigger is not None else action.default_trigger
+            if trigger_source is None:
+                raise ConfigError(f"{sub_where}: no trigger, and action {action.slug!r} has no default trigger")
+            try:
+                trigger = compile_trigger(trigger_source)
+            except TriggerSyntaxError as exc:
+                raise ConfigError(f"{sub_where}: trigger: {exc}") from None
+            mapping_source = _merged_mapping(action, sub.mapping, sub_where)
+            try:
+                mapping = compile_mapping(mapping_source)
+            except MappingError as exc:
+                raise ConfigError(f"{sub_where}: mapping: {exc}") from None
+            batch = sub.batch
+            if batch is not None and action.perform_batch is None:
+                raise ConfigError(f"{sub_where}: action {action.slug!r} cannot batch (it has no perform_batch)")
+            if batch is None and action.always_batched:
+                batch = BatchOptions()
+            compiled.append(
+                CompiledSubscription(destination, sub.name, action, trigger_source, trigger, mapping_source, mapping, batch)
+            )
+    return compiled
+
+
+def _merged_mapping(action: Action[Any], overrides: dict[str, Any], where: str) -> dict[str, Any]:
+    """The action's default mapping with the subscription's fields laid over it, field by field."""
+    fields = action.payload.model_fields
+    accepted = {info.alias or name for name, info in fields.items()}
+    extra_allowed = action.payload.model_config.get("extra") == "allow"
+    unknown = sorted(set(overrides) - accepted)
+    if unknown and not extra_allowed:
+        raise ConfigError(
+            f"{where}: mapping names field(s) {', '.join(unknown)} that action {action.slug!r} does not have "
+            f"(it has: {', '.join(sorted(accepted))})"
+        )
+    return {**action.default_mapping, **overrides}
+
+
+def _compile_destination(
+    entry: DestinationConfig, plugin: Destination[Any], where: str, environ: Mapping[str, str] | None
+) -> CompiledDestination:
+    raw_settings = interpolate_env(entry.settings, f"{where}: settings", environ)
+    try:
+        settings = plugin.settings.model_validate(raw_settings)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: settings: {describe_validation_error(exc)}") from None
+    try:
+        defaults = plugin.request_defaults(settings) if plugin.request_defaults else RequestDefaults()
+    except DestkitError as exc:
+        raise ConfigError(f"{where}: settings: {exc}") from None
+    return CompiledDestination(
+        name=entry.name,
+        plugin=plugin,
+        settings=settings,
+        request_defaults=defaults,
+        retry=entry.retry or plugin.retry,
+        secrets=frozenset(secrets_of(settings)),
+    )

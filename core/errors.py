@@ -1,0 +1,214 @@
+"""Every exception destkit raises, in one tree.
+
+::
+
+    DestkitError
+    ├── ConfigError                 a config, mapping or trigger is wrong (found before any event)
+    │   ├── MappingError            a field mapping: carries ``pointer`` (JSON pointer inside it)
+    │   └── TriggerSyntaxError      a trigger expression: carries ``column`` and ``expected``
+    ├── PluginError                 a destination plugin is declared wrongly or cannot be found
+    └── DeliveryError               one delivery went wrong: ``code``, ``status``, ``retryable``,
+        │                           ``retry_after``; the retry policy reads these and nothing else
+        ├── InvalidEvent                    INVALID_EVENT            the event breaks the Segment spec
+        ├── MappingFailed                   MAPPING_FAILED           a mapping could not be applied to it
+        ├── PayloadValidationError          PAYLOAD_VALIDATION_FAILED the mapped payload is unusable
+        ├── InvalidAuthentication           INVALID_AUTHENTICATION   401 / 403
+        ├── RateLimited                     RATE_LIMITED             429 (retryable)
+        ├── DeliveryTimeout                 TIMEOUT                  408, or no answer in time (retryable)
+        ├── RetryableError                  RETRYABLE_ERROR          5xx, 423, connection errors
+        └── BadRequest                      BAD_REQUEST              other 4xx (not retried)
+
+A destination raises its own subclasses (Adobe Target's ``PROFILE_NOT_FOUND``, say) or
+maps HTTP answers differently by passing ``classify_response`` to its ``Destination``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import ClassVar
+
+import httpx
+
+__all__ = [
+    "DestkitError",
+    "ConfigError",
+    "MappingError",
+    "TriggerSyntaxError",
+    "PluginError",
+    "DeliveryError",
+    "InvalidEvent",
+    "MappingFailed",
+    "PayloadValidationError",
+    "InvalidAuthentication",
+    "RateLimited",
+    "DeliveryTimeout",
+    "RetryableError",
+    "BadRequest",
+    "error_for_response",
+    "error_for_transport_failure",
+]
+
+
+class DestkitError(Exception):
+    """The root of every destkit exception."""
+
+
+class ConfigError(DestkitError):
+    """A config, mapping or trigger is wrong. Raised while loading, before any event is sent."""
+
+
+class MappingError(ConfigError):
+    """A field mapping cannot be compiled; ``pointer`` locates the spot (``/traits/@if/then``)."""
+
+    def __init__(self, message: str, pointer: str = "") -> None:
+        self.reason = message
+        self.pointer = pointer
+        super().__init__(f"{pointer or '/'}: {message}")
+
+
+class TriggerSyntaxError(ConfigError):
+    """A trigger expression cannot be parsed; ``column`` is 1-based."""
+
+    def __init__(self, message: str, expression: str, column: int, expected: str = "") -> None:
+        self.reason = message
+        self.expression = expression
+        self.column = column
+        self.expected = expected
+        caret = " " * (column - 1) + "^"
+        detail = f"{message} at column {column}" + (f" (expected {expected})" if expected else "")
+        super().__init__(f"{detail}\n  {expression}\n  {caret}")
+
+
+class PluginError(DestkitError):
+    """A destination plugin is declared wrongly, or no plugin has the requested slug."""
+
+
+class DeliveryError(DestkitError):
+    """One delivery failed. Subclasses fix ``code`` and whether it is ``retryable``.
+
+    ``status`` is the HTTP status when there was an answer; ``retry_after`` (seconds) is the
+    destination's own request to wait, honoured by the retry policy up to its cap.
+    """
+
+    code: str = "DELIVERY_FAILED"
+    default_retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.retry_after = retry_after
+        if code is not None:
+            self.code = code  # an instance may carry a more precise code than its class
+
+
+class InvalidEvent(DeliveryError):
+    code = "INVALID_EVENT"
+
+
+class MappingFailed(DeliveryError):
+    code = "MAPPING_FAILED"
+
+
+class PayloadValidationError(DeliveryError):
+    code = "PAYLOAD_VALIDATION_FAILED"
+
+
+class InvalidAuthentication(DeliveryError):
+    code = "INVALID_AUTHENTICATION"
+
+
+class RateLimited(DeliveryError):
+    code = "RATE_LIMITED"
+    default_retryable = True
+
+
+class DeliveryTimeout(DeliveryError):
+    code = "TIMEOUT"
+    default_retryable = True
+
+
+class RetryableError(DeliveryError):
+    code = "RETRYABLE_ERROR"
+    default_retryable = True
+
+
+class BadRequest(DeliveryError):
+    code = "BAD_REQUEST"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from datetime import datetime
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _snippet(response: httpx.Response, limit: int = 200) -> str:
+    try:
+        text = response.text.strip()
+    except Exception:  # an undecodable body still yields an error, just without the text
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def error_for_response(response: httpx.Response) -> DeliveryError:
+    """The default reading of a non-2xx answer.
+
+    408, 423, 429 and 5xx except 501 are retryable; other 4xx are not; 401/403 are
+    ``INVALID_AUTHENTICATION``. The message names the method, the path (never the query,
+    which may hold identifiers or tokens) and the start of the body.
+    """
+    status = response.status_code
+    request = response.request
+    body = _snippet(response)
+    message = f"{request.method} {request.url.path} answered {status}" + (f": {body}" if body else "")
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    if status in (401, 403):
+        return InvalidAuthentication(message, status=status)
+    if status == 429:
+        return RateLimited(message, status=status, retry_after=retry_after)
+    if status == 408:
+        return DeliveryTimeout(message, status=status, retry_after=retry_after)
+    if status == 423 or (status >= 500 and status != 501):
+        return RetryableError(message, status=status, retry_after=retry_after)
+    if status == 400:
+        return BadRequest(message, status=status)
+    return BadRequest(message, status=status, code=_code_for_status(status))
+
+
+def _code_for_status(status: int) -> str:
+    named = {404: "NOT_FOUND", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 501: "NOT_IMPLEMENTED"}
+    return named.get(status, f"HTTP_{status}")
+
+
+def error_for_transport_failure(exc: httpx.TransportError, method: str, path: str) -> DeliveryError:
+    """A request that got no answer: timeouts are ``TIMEOUT``, the rest ``RETRYABLE_ERROR``."""
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return DeliveryTimeout(f"{method} {path} got no answer in time ({kind})")
+    return RetryableError(f"{method} {path} failed before an answer ({kind}: {exc})", code="CONNECTION_ERROR")

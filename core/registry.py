@@ -1,0 +1,85 @@
+"""Finding destination plugins: the entry-point group ``destkit.destinations`` (name = slug).
+
+The built-in destinations register the same way, in destkit's own ``pyproject.toml``. A
+plugin that fails to import does not hide the others: it is reported by name when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from .errors import PluginError
+from .plugin import Destination
+
+__all__ = ["ENTRY_POINT_GROUP", "Registry", "default_registry"]
+
+ENTRY_POINT_GROUP = "destkit.destinations"
+
+
+@dataclass
+class Registry:
+    """Destinations by slug. Built from entry points, or from objects handed in (tests, embedding)."""
+
+    destinations: dict[str, Destination[Any]] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_entry_points(cls) -> Registry:
+        registry = cls()
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            registry._load(entry_point)
+        return registry
+
+    @classmethod
+    def of(cls, *destinations: Destination[Any]) -> Registry:
+        registry = cls()
+        for destination in destinations:
+            registry.add(destination)
+        return registry
+
+    def _load(self, entry_point: EntryPoint) -> None:
+        try:
+            loaded = entry_point.load()
+        except Exception as exc:
+            self.broken[entry_point.name] = f"{entry_point.value} failed to import: {type(exc).__name__}: {exc}"
+            return
+        if not isinstance(loaded, Destination):
+            self.broken[entry_point.name] = f"{entry_point.value} is a {type(loaded).__name__}, not a destkit Destination"
+            return
+        if loaded.slug != entry_point.name:
+            self.broken[entry_point.name] = (
+                f"{entry_point.value} declares slug {loaded.slug!r}, registered as {entry_point.name!r}"
+            )
+            return
+        self.add(loaded)
+
+    def add(self, destination: Destination[Any]) -> None:
+        self.destinations[destination.slug] = destination
+
+    def get(self, slug: str) -> Destination[Any]:
+        if slug in self.destinations:
+            return self.destinations[slug]
+        if slug in self.broken:
+            raise PluginError(f"destination {slug!r} is installed but broken: {self.broken[slug]}")
+        known = ", ".join(sorted(self.destinations)) or "none"
+        raise PluginError(f"no destination {slug!r} is installed (installed: {known})")
+
+    def __iter__(self) -> Any:
+        return iter(sorted(self.destinations.values(), key=lambda d: d.slug))
+
+    def as_mapping(self) -> Mapping[str, Destination[Any]]:
+        return dict(self.destinations)
+
+
+_default: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The installed plugins, read once per process."""
+    global _default
+    if _default is None:
+        _default = Registry.from_entry_points()
+    return _default

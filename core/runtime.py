@@ -1,0 +1,300 @@
+"""The runtime: one event in, one outcome per subscription out.
+
+::
+
+    async with Runtime("destkit.yaml") as runtime:
+        outcomes = await runtime.deliver(event)
+
+Per event: validate it, then for each subscription, test the trigger, apply the mapping,
+validate the payload against the action's model and perform (with retries). Everything else
+(config, triggers, mappings, settings, request defaults) was compiled when the runtime was
+built. Events of one person (``userId``, else ``anonymousId``) are delivered in the order
+``deliver`` was called; others run side by side, up to ``concurrency`` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from .batching import Batcher, BatchItem
+from .config import (
+    CompiledDestination,
+    CompiledSubscription,
+    Config,
+    compile_config,
+    describe_validation_error,
+    load_config,
+    parse_config,
+)
+from .errors import DeliveryError, InvalidEvent, MappingFailed, PayloadValidationError
+from .events import ordering_key, validate_event
+from .http import Requester, make_client
+from .outcome import ErrorInfo, Outcome, Status
+from .plugin import Context
+from .redaction import Redactor
+from .registry import Registry
+from .retry import Attempted, call_with_retries
+
+__all__ = ["Runtime", "SyncRuntime"]
+
+logger = logging.getLogger("destkit")
+
+_INVALID = (InvalidEvent, PayloadValidationError, MappingFailed)
+NO_MATCH = "no subscription's trigger matched"
+
+
+class _PersonLocks:
+    """One FIFO lock per person, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[key]
+
+
+class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """What plugins log through: the message is rendered, then secrets are masked."""
+
+    def __init__(self, logger: logging.Logger, redact: Redactor) -> None:
+        super().__init__(logger, {})
+        self.redact = redact
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            self.logger.log(level, self.redact(text), **kwargs)
+
+
+class Runtime:
+    """Delivers events to the subscriptions of a config.
+
+    ``config`` is a path, a dict or a :class:`Config`. ``transport`` replaces the HTTP transport
+    (``httpx.MockTransport`` in tests); ``registry`` replaces the installed plugins; ``sleep``
+    replaces the wait between retries (tests pass a recorder that does not wait).
+    """
+
+    def __init__(
+        self,
+        config: Config | Mapping[str, Any] | str | os.PathLike[str],
+        *,
+        registry: Registry | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        concurrency: int | None = None,
+        environ: Mapping[str, str] | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        if isinstance(config, Config):
+            self.config = config
+        elif isinstance(config, Mapping):
+            self.config = parse_config(dict(config))
+        else:
+            self.config = load_config(config)
+        self.subscriptions: list[CompiledSubscription] = compile_config(self.config, registry, environ)
+        self.concurrency = concurrency or self.config.runtime.concurrency
+        self.redact = Redactor(secret for sub in self.subscriptions for secret in sub.destination.secrets)
+        self._transport = transport
+        self._sleep = sleep
+        self._client: httpx.AsyncClient | None = None
+        self._requesters: dict[str, Requester] = {}
+        self._batchers: dict[int, Batcher] = {}
+        self._loggers: dict[str, _RedactingLogger] = {}
+        self._people = _PersonLocks()
+        self._slots: asyncio.Semaphore | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        if self._client is not None:
+            return
+        self._client = make_client(
+            transport=self._transport, timeout=self.config.runtime.timeout, max_connections=max(self.concurrency, 10)
+        )
+        self._slots = asyncio.Semaphore(self.concurrency)
+        for sub in self.subscriptions:
+            dest = sub.destination
+            if dest.name not in self._requesters:
+                self._requesters[dest.name] = Requester(self._client, dest.request_defaults, dest.plugin.classify_response)
+                self._loggers[dest.name] = _RedactingLogger(
+                    logging.getLogger(f"destkit.destinations.{dest.plugin.slug}"), self.redact
+                )
+            if sub.batch is not None:
+                size = sub.batch.size or sub.action.batch_size
+                self._batchers[id(sub)] = Batcher(size, sub.batch.max_wait, self._batch_sender(sub))
+
+    async def aclose(self) -> None:
+        for batcher in self._batchers.values():
+            await batcher.drain()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # --- delivering -----------------------------------------------------------------------------
+
+    async def deliver(self, event: Any) -> list[Outcome]:
+        """Deliver one raw event to every subscription whose trigger matches it.
+
+        Never raises for a bad event or a failed delivery: those are outcomes (``invalid``,
+        ``failed``). With no matching subscription, the one outcome is ``skipped``.
+        """
+        if self._client is None or self._slots is None:
+            raise RuntimeError("use 'async with Runtime(...)' (or await runtime.start()) before deliver()")
+        try:
+            event = validate_event(event)
+        except InvalidEvent as exc:
+            message_id = event.get("messageId") if isinstance(event, dict) else None
+            return [Outcome(Status.INVALID, message_id, error=ErrorInfo.from_error(exc, self.redact))]
+        message_id = event["messageId"]
+        matched = [sub for sub in self.subscriptions if sub.trigger(event)]
+        if not matched:
+            return [Outcome(Status.SKIPPED, message_id, reason=NO_MATCH)]
+        async with self._people.hold(ordering_key(event)), self._slots:
+            if len(matched) == 1:
+                return [await self._deliver_to(matched[0], event, message_id)]
+            return list(await asyncio.gather(*(self._deliver_to(sub, event, message_id) for sub in matched)))
+
+    async def deliver_many(self, events: Iterable[Any]) -> list[list[Outcome]]:
+        """Deliver many events concurrently (person order kept); outcomes in input order."""
+        return list(await asyncio.gather(*(self.deliver(event) for event in events)))
+
+    async def _deliver_to(self, sub: CompiledSubscription, event: dict[str, Any], message_id: str) -> Outcome:
+        dest = sub.destination
+
+        def outcome(status: Status, attempts: int = 0, error: ErrorInfo | None = None, reason: str | None = None) -> Outcome:
+            return Outcome(status, message_id, dest.name, sub.name, sub.action.slug, attempts, error, reason)
+
+        if _disabled_by_integrations(event, dest):
+            return outcome(Status.SKIPPED, reason="disabled by the event's integrations object")
+        try:
+            payload = self._payload(sub, event)
+        except DeliveryError as exc:
+            return outcome(Status.INVALID, error=ErrorInfo.from_error(exc, self.redact))
+        batcher = self._batchers.get(id(sub))
+        if batcher is not None:
+            result: tuple[DeliveryError | None, int] = await batcher.submit(payload, event)
+            error, attempts = result
+            if error is None:
+                return outcome(Status.DELIVERED, attempts)
+            return self._failure(outcome, error, attempts)
+        perform = sub.action.perform
+        assert perform is not None  # an action without perform is always batched
+        context = self._context(sub, [event])
+        try:
+            _, attempts = await call_with_retries(lambda: perform(context, payload), dest.retry, sleep=self._sleep)
+        except Attempted as failure:
+            return self._failure(outcome, failure.error, failure.attempts)
+        return outcome(Status.DELIVERED, attempts)
+
+    def _payload(self, sub: CompiledSubscription, event: dict[str, Any]) -> BaseModel:
+        mapped = sub.mapping(event)
+        try:
+            payload: BaseModel = sub.action.payload.model_validate(mapped)
+            return payload
+        except ValidationError as exc:
+            raise PayloadValidationError(describe_validation_error(exc)) from None
+
+    def _failure(self, outcome: Callable[..., Outcome], error: BaseException, attempts: int) -> Outcome:
+        if isinstance(error, DeliveryError):
+            status = Status.INVALID if isinstance(error, _INVALID) else Status.FAILED
+            return outcome(status, attempts, ErrorInfo.from_error(error, self.redact))
+        # A bug in a plugin is reported, with its type, as this event's failure; the run goes on.
+        logger.exception("action raised an unexpected %s", type(error).__name__, exc_info=error)
+        message = self.redact(f"the action raised {type(error).__name__}: {error}")
+        return outcome(Status.FAILED, attempts, ErrorInfo("PLUGIN_ERROR", message))
+
+    def _context(self, sub: CompiledSubscription, events: list[dict[str, Any]]) -> Context[Any]:
+        dest = sub.destination
+        return Context(
+            settings=dest.settings,
+            http=self._requesters[dest.name],
+            destination=dest.name,
+            subscription=sub.name,
+            logger=self._loggers[dest.name],  # type: ignore[arg-type]
+            events=events,
+        )
+
+    def _batch_sender(self, sub: CompiledSubscription) -> Callable[[list[BatchItem]], Awaitable[list[tuple[Any, int]]]]:
+        perform_batch = sub.action.perform_batch
+        assert perform_batch is not None
+
+        async def send(items: list[BatchItem]) -> list[tuple[Any, int]]:
+            context = self._context(sub, [item.event for item in items])
+            payloads = [item.payload for item in items]
+            try:
+                results, attempts = await call_with_retries(
+                    lambda: perform_batch(context, payloads), sub.destination.retry, sleep=self._sleep
+                )
+            except Attempted as failure:
+                return [(failure.error, failure.attempts)] * len(items)
+            if len(results) != len(items):
+                error = DeliveryError(
+                    f"perform_batch of {sub.action.slug!r} returned {len(results)} results for {len(items)} payloads",
+                    code="PLUGIN_ERROR",
+                )
+                return [(error, attempts)] * len(items)
+            return [(result, attempts) for result in results]
+
+        return send
+
+
+def _disabled_by_integrations(event: dict[str, Any], dest: CompiledDestination) -> bool:
+    """Segment's ``integrations`` object: ``{"Adobe Target": false}`` or ``{"All": false}``."""
+    integrations = event.get("integrations")
+    if not integrations or not isinstance(integrations, dict):
+        return False
+    for name in (dest.name, dest.plugin.name, dest.plugin.slug):
+        if name in integrations:
+            return integrations[name] is False
+    return integrations.get("All") is False
+
+
+class SyncRuntime:
+    """The runtime for scripts without an event loop::
+
+    with SyncRuntime("destkit.yaml") as runtime:
+        outcomes = runtime.deliver(event)
+    """
+
+    def __init__(self, config: Config | Mapping[str, Any] | str | os.PathLike[str], **options: Any) -> None:
+        self._runner = asyncio.Runner()
+        self.runtime = Runtime(config, **options)
+
+    def __enter__(self) -> SyncRuntime:
+        self._runner.run(self.runtime.start())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self._runner.run(self.runtime.aclose())
+        finally:
+            self._runner.close()
+
+    def deliver(self, event: Any) -> list[Outcome]:
+        return self._runner.run(self.runtime.deliver(event))
+
+    def deliver_many(self, events: Iterable[Any]) -> list[list[Outcome]]:
+        return self._runner.run(self.runtime.deliver_many(events))

@@ -1,0 +1,116 @@
+"""Reading a value out of an event by path, compiled once.
+
+Plain paths (``$.traits.address.city``, ``properties.products[0].sku``, ``$.`` for the whole
+event) take a fast path of dict and list lookups. Anything else (``[*]``, ``..``, filters,
+slices, quoted keys) goes through jsonpath-ng, and gives the list of what it matched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .jsvalues import MISSING
+
+__all__ = ["compile_path", "Getter", "is_plain_path"]
+
+Getter = Callable[[Any], Any]
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_\-$@ ]+(?:\[\d+\])*(?:\.[A-Za-z0-9_\-$@ ]+(?:\[\d+\])*)*$")
+_SEGMENT = re.compile(r"[^.\[\]]+")
+
+
+def _strip_root(path: str) -> str:
+    path = path.strip()
+    if path in ("", "$", "$.", "."):
+        return ""
+    if path.startswith("$."):
+        return path[2:]
+    if path.startswith("$["):
+        return path[1:]
+    return path
+
+
+def is_plain_path(path: str) -> bool:
+    rest = _strip_root(path)
+    return rest == "" or bool(_PLAIN.match(rest))
+
+
+def compile_path(path: str) -> Getter:
+    """A function that reads ``path`` from its argument, returning MISSING when it is not there.
+
+    Raises ValueError for a path jsonpath-ng cannot parse.
+    """
+    rest = _strip_root(path)
+    if rest == "":
+        return _whole
+    if _PLAIN.match(rest):
+        return _plain_getter(tuple(_SEGMENT.findall(rest)))
+    return _jsonpath_getter("$." + rest if not rest.startswith("[") else "$" + rest)
+
+
+def _whole(value: Any) -> Any:
+    return value
+
+
+def _step(value: Any, key: str) -> Any:
+    if type(value) is dict:
+        return value.get(key, MISSING)
+    if type(value) is list and key.isdigit():
+        index = int(key)
+        return value[index] if index < len(value) else MISSING
+    if isinstance(value, dict):
+        return value.get(key, MISSING)
+    return MISSING
+
+
+def _plain_getter(keys: tuple[str, ...]) -> Getter:
+    # Specialised closures for the common short paths: most mapped fields are one to three deep.
+    if len(keys) == 1:
+        (k1,) = keys
+
+        def get1(value: Any) -> Any:
+            if type(value) is dict:
+                return value.get(k1, MISSING)
+            return _step(value, k1)
+
+        return get1
+    if len(keys) == 2:
+        k1, k2 = keys
+
+        def get2(value: Any) -> Any:
+            if type(value) is dict:
+                inner = value.get(k1, MISSING)
+                if type(inner) is dict:
+                    return inner.get(k2, MISSING)
+            else:
+                inner = _step(value, k1)
+            return MISSING if inner is MISSING else _step(inner, k2)
+
+        return get2
+
+    def get_n(value: Any) -> Any:
+        for key in keys:
+            value = _step(value, key)
+            if value is MISSING:
+                return MISSING
+        return value
+
+    return get_n
+
+
+def _jsonpath_getter(expression: str) -> Getter:
+    from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+    from jsonpath_ng.ext.parser import parse
+
+    try:
+        parsed = parse(expression)
+    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:
+        raise ValueError(f"invalid JSONPath {expression!r}: {exc}") from None
+
+    def find(value: Any) -> Any:
+        matches = [match.value for match in parsed.find(value)]
+        return matches if matches else MISSING
+
+    return find

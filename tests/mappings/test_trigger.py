@@ -1,0 +1,169 @@
+"""The trigger language, operator by operator, with Segment's comparison rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from destkit import TriggerSyntaxError, compile_trigger
+
+TRACK: dict[str, Any] = {
+    "type": "track",
+    "event": "Order Completed",
+    "userId": "user-1",
+    "properties": {
+        "total": 120.5,
+        "count": 3,
+        "coupon": "SAVE10",
+        "gift": True,
+        "note": None,
+        "code": "1",
+        "shipping": {"method": "express"},
+    },
+    "traits": {"plan": "from-traits"},
+    "context": {"page": {"url": "https://shop.example.com/checkout"}, "locale": "en-US"},
+}
+IDENTIFY: dict[str, Any] = {
+    "type": "identify",
+    "userId": "user-1",
+    "traits": {"plan": "pro", "seats": 5},
+    "properties": {"plan": "ignored"},
+}
+PAGE: dict[str, Any] = {"type": "page", "name": "Home", "anonymousId": "a-1", "properties": {}}
+
+
+@pytest.mark.parametrize(
+    ("expression", "event", "expected"),
+    [
+        # the four top-level fields
+        ('type = "track"', TRACK, True),
+        ('type = "identify"', TRACK, False),
+        ('type != "identify"', TRACK, True),
+        ('event = "Order Completed"', TRACK, True),
+        ('name = "Home"', PAGE, True),
+        ('userId = "user-1"', TRACK, True),
+        ("userId = null", PAGE, True),
+        ("userId != null", TRACK, True),
+        ("userId != null", PAGE, False),
+        # = and != with a string compare strings only; != is true when the field is missing
+        ('properties.code = "1"', TRACK, True),
+        ('properties.count = "3"', TRACK, False),  # a number never equals "3"
+        ('properties.count != "3"', TRACK, True),
+        ('properties.missing != "x"', TRACK, True),
+        ('properties.missing = "x"', TRACK, False),
+        ('properties.shipping.method = "express"', TRACK, True),
+        # = and != with a number need a number; != is false when the field is missing
+        ("properties.count = 3", TRACK, True),
+        ("properties.code = 1", TRACK, False),  # "1" is not a number
+        ("properties.count != 4", TRACK, True),
+        ("properties.missing != 4", TRACK, False),
+        ("properties.code != 4", TRACK, False),
+        ("properties.total = 120.5", TRACK, True),
+        # < <= > >= need numbers
+        ("properties.total > 100", TRACK, True),
+        ("properties.total >= 120.5", TRACK, True),
+        ("properties.total < 120.5", TRACK, False),
+        ("properties.count <= 3", TRACK, True),
+        ("properties.code > 0", TRACK, False),
+        ("properties.gift > 0", TRACK, False),  # a boolean is not a number
+        ("properties.missing < 10", TRACK, False),
+        ("properties.total > -1", TRACK, True),
+        # = true / = false need a real boolean
+        ("properties.gift = true", TRACK, True),
+        ("properties.gift = false", TRACK, False),
+        ("properties.gift != false", TRACK, True),
+        ("properties.count = true", TRACK, False),
+        ("properties.missing = false", TRACK, False),
+        ("properties.missing != true", TRACK, False),
+        # null: missing or null
+        ("properties.note = null", TRACK, True),
+        ("properties.missing = null", TRACK, True),
+        ("properties.note != null", TRACK, False),
+        ("properties.coupon != null", TRACK, True),
+        # properties.* and traits.* read traits on identify/group and properties on the rest
+        ('traits.plan = "pro"', IDENTIFY, True),
+        ('properties.plan = "pro"', IDENTIFY, True),
+        ('traits.plan = "from-traits"', TRACK, False),
+        ('traits.coupon = "SAVE10"', TRACK, True),
+        ("traits.seats >= 5", IDENTIFY, True),
+        # context.*
+        ('context.locale = "en-US"', TRACK, True),
+        ('contains(context.page.url, "/checkout")', TRACK, True),
+        # contains / match and their negations need a string (a negation is false when missing)
+        ('contains(event, "Completed")', TRACK, True),
+        ('contains(event, "Started")', TRACK, False),
+        ('!contains(event, "Started")', TRACK, True),
+        ('!contains(properties.missing, "x")', TRACK, False),
+        ('contains(properties.count, "3")', TRACK, False),
+        ('match(event, "Order*")', TRACK, True),
+        ('match(event, "*Completed")', TRACK, True),
+        ('match(event, "*Started")', TRACK, False),
+        ('!match(event, "*Started")', TRACK, True),
+        ('!match(properties.missing, "x*")', TRACK, False),
+        ('match(properties.coupon, "SAVE*")', TRACK, True),
+        ('match(event, "Order Completed")', TRACK, True),
+        ('match(event, "*der Comp*")', TRACK, True),
+        ('match(event, "O.der*")', TRACK, False),  # only * is special
+        # and / or / parentheses / negation, with normal precedence
+        ('type = "track" and event = "Order Completed"', TRACK, True),
+        ('type = "track" and event = "Nope"', TRACK, False),
+        ('type = "identify" or event = "Order Completed"', TRACK, True),
+        ('type = "identify" or type = "track" and event = "Nope"', TRACK, False),  # and binds tighter
+        ('(type = "identify" or type = "track") and event = "Order Completed"', TRACK, True),
+        ('type = "page" or type = "identify" and traits.plan = "pro"', IDENTIFY, True),
+        ('((type = "track") and ((properties.total > 100) or (properties.count = 0)))', TRACK, True),
+        ('!(type = "identify")', TRACK, True),
+        ('!(type = "track" and properties.total > 100)', TRACK, False),
+        ('type = "track" and properties.total > 100 and contains(properties.coupon, "10")', TRACK, True),
+        ('type = "a" or type = "b" or type = "c" or type = "track"', TRACK, True),
+        ('type = "track" and userId != null and properties.count > 1 and properties.gift = true', TRACK, True),
+        # quoting: single quotes, escapes, keys with odd characters
+        ("event = 'Order Completed'", TRACK, True),
+        ('event = "Say \\"hi\\""', {"type": "track", "event": 'Say "hi"'}, True),
+        ("properties.first\\ name = 'Ann'", {"type": "track", "properties": {"first name": "Ann"}}, True),
+        ("properties.my-key = 1", {"type": "track", "properties": {"my-key": 1}}, True),
+    ],
+)
+def test_trigger(expression: str, event: dict[str, Any], expected: bool) -> None:
+    assert compile_trigger(expression)(event) is expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "column", "words"),
+    [
+        ("", 1, "empty trigger"),
+        ('type = "track" and', 19, "expected a field"),
+        ('type "track"', 6, "unexpected token"),
+        ('type = "track" and (event = "A" or', 35, "expected a field"),
+        ('(type = "track"', 16, "expected ')'"),
+        ('type = "track")', 15, "'and', 'or' or the end"),
+        ('plan = "pro"', 1, "unknown field 'plan'"),
+        ("properties = 1", 1, "unknown field 'properties'"),
+        ('properties.total > "x"', 20, "compares numbers, not strings"),
+        ("properties.total > true", 20, "can only be compared with = or !="),
+        ("contains(event, 3)", 17, "takes a string as its second argument"),
+        ('contains(event "x")', 16, "expected ','"),
+        ('type = "track" & event = "x"', 16, "unexpected character '&'"),
+        ("type =", 7, "expected a value"),
+        ('type = "track" and or', 20, "expected a field"),
+    ],
+)
+def test_syntax_errors_give_the_column_and_what_was_expected(expression: str, column: int, words: str) -> None:
+    with pytest.raises(TriggerSyntaxError) as caught:
+        compile_trigger(expression)
+    assert caught.value.column == column
+    assert words in str(caught.value)
+
+
+def test_a_syntax_error_points_at_the_spot() -> None:
+    with pytest.raises(TriggerSyntaxError) as caught:
+        compile_trigger('type = "track" and bogus = 1')
+    lines = str(caught.value).splitlines()
+    assert lines[1].strip() == 'type = "track" and bogus = 1'
+    assert lines[2].index("^") - lines[1].index("t") == 19  # under the b of bogus
+
+
+def test_a_trigger_is_a_string() -> None:
+    with pytest.raises(TriggerSyntaxError, match="a trigger is a string"):
+        compile_trigger(3)  # type: ignore[arg-type]
