@@ -1,5 +1,8 @@
 """Fast retries within one delivery: exponential backoff with full jitter, ``Retry-After`` honoured.
 
+A ``Retry-After`` up to ``retry_after_cap`` is waited for exactly; a longer one ends the fast
+retries at once (retrying sooner than asked would be refused again).
+
 The policy reads only what a :class:`DeliveryError` says of itself (``retryable``,
 ``retry_after``); it knows nothing of HTTP. Slow retries (minutes) are the state store's job.
 """
@@ -12,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_before_delay
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from .errors import DeliveryError
 
@@ -30,13 +33,24 @@ class RetryPolicy(BaseModel):
     initial_delay: float = Field(0.5, ge=0, description="Seconds; the backoff cap doubles from here.")
     max_delay: float = Field(20.0, ge=0, description="Largest wait between two attempts, in seconds.")
     max_elapsed: float = Field(60.0, gt=0, description="No attempt starts after this many seconds.")
-    retry_after_cap: float = Field(60.0, ge=0, description="Longest Retry-After honoured, in seconds.")
+    retry_after_cap: float = Field(
+        60.0, ge=0, description="Longest Retry-After waited for here, in seconds; a longer one ends the fast retries."
+    )
+
+    def asks_too_long_a_wait(self, error: BaseException | None) -> bool:
+        """True when the destination asks to wait longer than this policy waits in-process.
+
+        Retrying earlier than asked would only be refused again; the error keeps its
+        ``retry_after`` for whoever schedules the slow retry.
+        """
+        retry_after = getattr(error, "retry_after", None)
+        return retry_after is not None and float(retry_after) > self.retry_after_cap
 
     def delay(self, attempt: int, error: BaseException | None, rng: Callable[[], float] = random.random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
-            return min(float(retry_after), float(self.retry_after_cap))
+            return float(retry_after)
         ceiling = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
         return rng() * ceiling  # full jitter: anywhere between 0 and the exponential ceiling
 
@@ -69,11 +83,27 @@ async def call_with_retries(
         error = state.outcome.exception() if state.outcome else None
         return policy.delay(state.attempt_number, error)
 
+    waited = 0.0
+
+    async def counted_sleep(seconds: float) -> None:
+        nonlocal waited
+        waited += seconds
+        await sleep(seconds)
+
+    def out_of_time(state: RetryCallState) -> bool:
+        # Elapsed time includes the waits taken: the same as wall time with a real sleep, and
+        # still right when a test hands in a sleep that returns at once.
+        elapsed = max(state.seconds_since_start or 0.0, waited)
+        return elapsed + (state.upcoming_sleep or 0.0) > policy.max_elapsed
+
+    def too_long(state: RetryCallState) -> bool:
+        return policy.asks_too_long_a_wait(state.outcome.exception() if state.outcome else None)
+
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.max_elapsed),
+        stop=stop_after_attempt(policy.max_attempts) | out_of_time | too_long,
         wait=wait,
         retry=retry_if_exception(_retryable),
-        sleep=sleep,
+        sleep=counted_sleep,
         reraise=True,
     )
     attempts = 0

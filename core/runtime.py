@@ -172,7 +172,7 @@ class Runtime:
         matched = [sub for sub in self.subscriptions if sub.trigger(event)]
         if not matched:
             return [Outcome(Status.SKIPPED, message_id, reason=NO_MATCH)]
-        async with self._people.hold(ordering_key(event)), self._slots:
+        async with self._people.hold(ordering_key(event)):
             if len(matched) == 1:
                 return [await self._deliver_to(matched[0], event, message_id)]
             return list(await asyncio.gather(*(self._deliver_to(sub, event, message_id) for sub in matched)))
@@ -204,10 +204,16 @@ class Runtime:
         assert perform is not None  # an action without perform is always batched
         context = self._context(sub, [event])
         try:
-            _, attempts = await call_with_retries(lambda: perform(context, payload), dest.retry, sleep=self._sleep)
+            async with self._slot():
+                _, attempts = await call_with_retries(lambda: perform(context, payload), dest.retry, sleep=self._sleep)
         except Attempted as failure:
             return self._failure(outcome, failure.error, failure.attempts)
         return outcome(Status.DELIVERED, attempts)
+
+    def _slot(self) -> asyncio.Semaphore:
+        """One of ``concurrency`` places for work on the network (an event waiting in a batch holds none)."""
+        assert self._slots is not None
+        return self._slots
 
     def _payload(self, sub: CompiledSubscription, event: dict[str, Any]) -> BaseModel:
         mapped = sub.mapping(event)
@@ -245,9 +251,10 @@ class Runtime:
             context = self._context(sub, [item.event for item in items])
             payloads = [item.payload for item in items]
             try:
-                results, attempts = await call_with_retries(
-                    lambda: perform_batch(context, payloads), sub.destination.retry, sleep=self._sleep
-                )
+                async with self._slot():
+                    results, attempts = await call_with_retries(
+                        lambda: perform_batch(context, payloads), sub.destination.retry, sleep=self._sleep
+                    )
             except Attempted as failure:
                 return [(failure.error, failure.attempts)] * len(items)
             if len(results) != len(items):

@@ -1,0 +1,151 @@
+"""The destkit command: click's runner for the fast checks, a real subprocess for the console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from destkit.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def invoke(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_destinations_list_shows_the_webhook() -> None:
+    code, out, _ = invoke("destinations", "list", "--json")
+    assert code == 0
+    listed = {d["slug"]: d for d in json.loads(out)["destinations"]}
+    assert listed["webhook"]["actions"] == ["send", "send_batch"]
+
+
+def test_destinations_show_gives_fields_defaults_and_schemas() -> None:
+    code, out, _ = invoke("destinations", "show", "webhook", "--json")
+    shown = json.loads(out)
+    assert code == 0
+    assert [f["name"] for f in shown["settings"]] == ["url", "headers"]
+    headers = next(f for f in shown["settings"] if f["name"] == "headers")
+    assert headers["secret"] is True
+    send = next(a for a in shown["actions"] if a["slug"] == "send")
+    assert send["default_mapping"] == {"data": {"@path": "$."}}
+    assert send["payload_schema"]["properties"]["method"]["enum"] == ["POST", "PUT", "PATCH"]
+    assert next(a for a in shown["actions"] if a["slug"] == "send_batch")["batching"] == "always"
+
+
+def test_destinations_show_as_tables() -> None:
+    code, out, _ = invoke("destinations", "show", "webhook")
+    assert code == 0
+    assert "action send" in out and '{"@path": "$."}' in out and "(secret)" in out
+
+
+def test_showing_an_unknown_destination_exits_2() -> None:
+    code, _, err = invoke("destinations", "show", "nope")
+    assert code == 2
+    assert "no destination 'nope' is installed" in err
+
+
+def test_map_prints_the_payload() -> None:
+    code, out, _ = invoke("map", '{"id": {"@path": "$.userId"}}', '{"userId": "u1"}')
+    assert (code, json.loads(out)) == (0, {"id": "u1"})
+
+
+def test_map_reads_files_and_stdin(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.json"
+    mapping.write_text('{"n": {"@path": "$.properties.n"}}')
+    code, out, _ = invoke("map", str(mapping), "-", input='{"properties": {"n": 2}}')
+    assert (code, json.loads(out)) == (0, {"n": 2})
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("map", '{"a": {"@iff": 1}}', "{}"), "/a: unknown directive @iff"),
+        (("map", "{oops", "{}"), "invalid JSON at line 1 column 2"),
+        (("map", "missing-file.json", "{}"), "neither a file nor inline JSON"),
+        (("trigger", 'type = "a" and', "{}"), "column 15"),
+    ],
+)
+def test_language_mistakes_exit_2_with_one_clear_line(args: tuple[str, ...], words: str) -> None:
+    code, _, err = invoke(*args)
+    assert code == 2
+    assert words in err
+
+
+@pytest.mark.parametrize(("expression", "expected"), [('type = "track"', "true"), ('type = "page"', "false")])
+def test_trigger_prints_true_or_false(expression: str, expected: str) -> None:
+    code, out, _ = invoke("trigger", expression, '{"type": "track"}')
+    assert (code, out.strip()) == (0, expected)
+
+
+def test_validate_accepts_the_example_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_URL", "https://hooks.example.com")
+    code, out, _ = invoke("validate", "--config", str(ROOT / "examples" / "webhook.yaml"))
+    assert code == 0, out
+    assert "ok (1 destination(s), 2 subscription(s))" in out
+
+
+def test_validate_names_a_missing_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBHOOK_URL", raising=False)
+    code, _, err = invoke("validate", "--config", str(ROOT / "examples" / "webhook.yaml"))
+    assert code == 2
+    assert "settings.url: environment variable WEBHOOK_URL is not set" in err
+
+
+def test_validate_rejects_a_bad_config_naming_the_spot(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "destinations:\n  - name: h\n    type: webhook\n    settings: {url: 'https://x.example.com'}\n    subscriptions:\n      - {name: s, action: send, mapping: {data: {'@nope': 1}}}\n"
+    )
+    code, _, err = invoke("validate", "--config", str(path))
+    assert code == 2
+    assert "destination 'h' (destinations[0]), subscription 's': mapping: /data: unknown directive @nope" in err
+
+
+def test_the_console_script_runs_as_a_real_process() -> None:
+    destkit = Path(sys.executable).with_name("destkit")
+    result = subprocess.run([str(destkit), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for command in ("destinations", "map", "trigger", "validate", "init"):
+        assert command in result.stdout
+
+
+def test_init_creates_a_plugin_whose_tests_pass(tmp_path: Path) -> None:
+    code, out, _ = invoke("init", "acme-crm", "--directory", str(tmp_path / "acme"))
+    assert code == 0, out
+    project = tmp_path / "acme"
+    assert (project / "destkit_acme_crm" / "send_event.py").is_file()
+    assert 'acme-crm = "destkit_acme_crm:destination"' in (project / "pyproject.toml").read_text()
+    env = {**os.environ, "PYTHONPATH": str(project)}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["Acme", "acme_crm", "9acme", "acme--crm"])
+def test_init_refuses_a_bad_name(name: str, tmp_path: Path) -> None:
+    code, _, err = invoke("init", name, "--directory", str(tmp_path / "x"))
+    assert code == 2
+    assert "lower-case" in err
+
+
+def test_init_will_not_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "keep.txt").write_text("mine")
+    code, _, err = invoke("init", "acme", "--directory", str(tmp_path / "x"))
+    assert code == 2 and "not empty" in err

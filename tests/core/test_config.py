@@ -1,0 +1,167 @@
+"""Config loading: every mistake is reported before any event, naming the file and the spot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from destkit import ConfigError, Runtime
+from destkit.config import compile_config, interpolate_env, load_config, parse_config
+
+SETTINGS = {"url": "https://hooks.example.com"}
+
+
+def destination(**fields: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": "hook", "type": "webhook", "settings": dict(SETTINGS)}
+    entry.update(fields)
+    return entry
+
+
+def compile_one(entry: dict[str, Any], environ: dict[str, str] | None = None) -> Any:
+    return compile_config(parse_config({"destinations": [entry]}, source="test.yaml"), environ=environ or {})
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        (
+            destination(type="nope"),
+            "destination 'hook' (destinations[0]): no destination 'nope' is installed (installed: webhook",
+        ),
+        (destination(settings={}), "destination 'hook' (destinations[0]): settings: url: missing"),
+        (destination(settings={"url": "ftp://x"}), "settings: url: Value error, must start with http:// or https://"),
+        (
+            destination(subscriptions=[{"name": "s", "action": "shout"}]),
+            "subscription 's': destination 'webhook' has no action 'shout' (it has: send, send_batch)",
+        ),
+        (
+            destination(subscriptions=[{"name": "s", "action": "send", "trigger": 'type = "track" and'}]),
+            "subscription 's': trigger: expected a field, found the end of the expression at column 19",
+        ),
+        (
+            destination(subscriptions=[{"name": "s", "action": "send", "mapping": {"data": {"x": {"@iff": 1}}}}]),
+            "subscription 's': mapping: /data/x: unknown directive @iff",
+        ),
+        (
+            destination(subscriptions=[{"name": "s", "action": "send", "mapping": {"dta": {}}}]),
+            "mapping names field(s) dta that action 'send' does not have (it has: data, method, path)",
+        ),
+        (
+            destination(subscriptions=[{"name": "s", "action": "send", "batch": {"size": 10}}]),
+            "action 'send' cannot batch (it has no perform_batch)",
+        ),
+        (
+            destination(subscriptions=[{"name": "s", "action": "send"}, {"name": "s", "action": "send"}]),
+            "subscription names must be unique",
+        ),
+        (destination(settings={"url": "${MISSING_URL}"}), "settings.url: environment variable MISSING_URL is not set"),
+    ],
+)
+def test_config_mistakes_are_named(entry: dict[str, Any], words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        compile_one(entry)
+    assert str(caught.value).startswith("test.yaml: ")
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({}, "destinations: missing"),
+        ({"destinations": [{"name": "hook", "type": "webhook", "setings": {}}]}, "destinations[0] (hook).setings: unknown key"),
+        ({"destinations": [{"type": "webhook"}]}, "destinations[0].name: missing"),
+        ({"destinations": [destination(), destination()]}, "destination names must be unique: hook"),
+        (
+            {"destinations": [destination(retry={"max_attempts": 0})]},
+            "destinations[0] (hook).retry.max_attempts: Input should be greater than or equal to 1",
+        ),
+        ({"destinations": [], "runtime": {"concurrency": "lots"}}, "runtime.concurrency: Input should be a valid integer"),
+        (["not", "a", "mapping"], "a config is a mapping with a 'destinations' list"),
+    ],
+)
+def test_config_shape_mistakes_are_named(data: Any, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, source="test.yaml")
+    assert words in str(caught.value)
+
+
+def test_settings_values_never_appear_in_errors() -> None:
+    with pytest.raises(ConfigError) as caught:
+        compile_one(destination(settings={"url": "https://x", "headers": {"Authorization": 12345678}}))
+    assert "12345678" not in str(caught.value)
+    assert "headers.Authorization: Input should be a valid string" in str(caught.value)
+
+
+def test_yaml_syntax_errors_give_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("destinations:\n  - name: hook\n    type: [webhook\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml:4:1: invalid YAML"):
+        load_config(path)
+
+
+def test_json_syntax_errors_give_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"destinations": [\n  {"name": }\n]}')
+    with pytest.raises(ConfigError, match=r"bad\.json:2:12: invalid JSON"):
+        load_config(path)
+
+
+def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("${HOST}", "example.com"),
+        ("https://${HOST}/x", "https://example.com/x"),
+        ("${UNSET:-fallback}", "fallback"),
+        ("${UNSET:-}", ""),
+        ("$${HOST}", "${HOST}"),
+        ("no variables", "no variables"),
+    ],
+)
+def test_env_interpolation(text: str, expected: str) -> None:
+    assert interpolate_env(text, "where", {"HOST": "example.com"}) == expected
+
+
+def test_interpolation_reaches_nested_settings_only() -> None:
+    entry = destination(
+        settings={"url": "${URL}", "headers": {"X-Key": "${KEY}"}},
+        subscriptions=[{"name": "s", "action": "send", "mapping": {"path": "${NOT_INTERPOLATED}"}}],
+    )
+    (sub,) = compile_one(entry, {"URL": "https://a.example.com", "KEY": "k-123456"})
+    assert sub.destination.request_defaults.base_url == "https://a.example.com"
+    assert sub.destination.request_defaults.headers == {"X-Key": "k-123456"}
+    assert sub.mapping_source["path"] == "${NOT_INTERPOLATED}"
+    assert sub.destination.secrets == {"k-123456"}
+
+
+def test_defaults_fill_what_a_subscription_leaves_out() -> None:
+    (sub,) = compile_one(destination(subscriptions=[{"name": "s", "action": "send", "mapping": {"path": "/p"}}]))
+    assert sub.trigger_source is not None and sub.trigger_source.startswith('type = "identify"')
+    assert sub.mapping_source == {"data": {"@path": "$."}, "path": "/p"}
+
+
+def test_presets_stand_in_for_missing_subscriptions() -> None:
+    (sub,) = compile_one(destination())
+    assert (sub.name, sub.action.slug) == ("every event", "send")
+
+
+def test_disabled_destinations_and_subscriptions_are_left_out() -> None:
+    subs = [{"name": "on", "action": "send"}, {"name": "off", "action": "send", "enabled": False}]
+    assert [s.name for s in compile_one(destination(subscriptions=subs))] == ["on"]
+    assert compile_one(destination(enabled=False, type="not-even-installed")) == []
+
+
+def test_runtime_reads_yaml_files(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "runtime: {concurrency: 3}\ndestinations:\n  - {name: hook, type: webhook, settings: {url: 'https://x.example.com'}}\n"
+    )
+    runtime = Runtime(path)
+    assert runtime.concurrency == 3
+    assert [s.name for s in runtime.subscriptions] == ["every event"]
