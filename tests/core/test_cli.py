@@ -103,7 +103,12 @@ def test_validate_names_a_missing_environment_variable(monkeypatch: pytest.Monke
 def test_validate_rejects_a_bad_config_naming_the_spot(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(
-        "destinations:\n  - name: h\n    type: webhook\n    settings: {url: 'https://x.example.com'}\n    subscriptions:\n      - {name: s, action: send, mapping: {data: {'@nope': 1}}}\n"
+        "destinations:\n"
+        "  - name: h\n"
+        "    type: webhook\n"
+        "    settings: {url: 'https://x.example.com'}\n"
+        "    subscriptions:\n"
+        "      - {name: s, action: send, mapping: {data: {'@nope': 1}}}\n"
     )
     code, _, err = invoke("validate", "--config", str(path))
     assert code == 2
