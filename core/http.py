@@ -1,14 +1,20 @@
-"""The one HTTP client a runtime shares, and the per-destination view actions call through.
+"""HTTP for actions: httpx requests and responses, sent on one pooled transport per runtime.
 
-The API is httpx. The default transport is aiohttp's, through ``httpx-aiohttp``: on this
-project's benchmark machine httpx's own async pool managed ~580 requests/s at 32 concurrent
-requests, against ~3,800 over the aiohttp transport (see ``benchmarks/``). Tests hand in
-``httpx.MockTransport`` instead.
+The API plugins see is httpx's (``httpx.Request``, ``httpx.Response``; tests hand in
+``httpx.MockTransport``). Two choices come from measurement (``benchmarks/delivery.py``, 32
+concurrent POSTs to a loopback server on the project's 2-core machine):
+
+- the default transport is aiohttp's, through ``httpx-aiohttp``: httpx's own async pool
+  managed ~580 requests/s, against ~3,800 over the aiohttp transport;
+- requests go straight to the transport, not through ``httpx.AsyncClient``, whose per-request
+  machinery (redirects, cookies, auth flows, hooks; destkit uses none of them) cost another
+  ~40%: ~3,900 requests/s through the client, ~6,200 without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -16,51 +22,47 @@ import httpx
 from .errors import DeliveryError, error_for_response, error_for_transport_failure
 from .plugin import RequestDefaults
 
-__all__ = ["DEFAULT_TIMEOUT", "make_client", "Requester"]
+__all__ = ["DEFAULT_TIMEOUT", "make_transport", "Requester"]
 
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "destkit"
 
 
-def make_client(
-    *,
-    transport: httpx.AsyncBaseTransport | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    max_connections: int = 100,
-) -> httpx.AsyncClient:
-    """The runtime's shared client: pooled connections, a default timeout, no redirects followed."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    if transport is None:
-        from httpx_aiohttp import AiohttpTransport
+def make_transport(max_connections: int = 100) -> httpx.AsyncBaseTransport:
+    """The runtime's shared, pooled transport."""
+    from httpx_aiohttp import AiohttpTransport
 
-        transport = AiohttpTransport(limits=limits)
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=timeout,
-        limits=limits,
-        headers={"User-Agent": USER_AGENT},
-    )
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=limits)
+    return transport
 
 
 class Requester:
-    """The shared client seen through one destination's defaults and error reading.
+    """The shared transport seen through one destination's defaults and error reading.
 
     Relative URLs join the destination's base URL; its headers go on every request. A
     non-2xx answer raises the destination's :class:`DeliveryError` unless
-    ``raise_for_status=False``; so does a request that got no answer.
+    ``raise_for_status=False``; so does a request that got no answer. Redirects are not
+    followed: a destination API that redirects is reported, not chased.
     """
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        transport: httpx.AsyncBaseTransport,
         defaults: RequestDefaults | None = None,
         classify: Callable[[httpx.Response], DeliveryError] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.client = client
+        self.transport = transport
         self.defaults = defaults or RequestDefaults()
         self.classify = classify or error_for_response
+        self.timeout = timeout
         self._base = (self.defaults.base_url or "").rstrip("/")
-        self._headers = dict(self.defaults.headers)
+        self._headers = {"User-Agent": USER_AGENT, **self.defaults.headers}
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        # Parsing a URL is a noticeable share of the per-request cost; most actions call a
+        # handful of URLs over and over.
+        self._parsed = lru_cache(maxsize=1024)(self._parse)
 
     def url_for(self, url: str) -> str:
         if "://" in url or not self._base:
@@ -68,6 +70,9 @@ class Requester:
         if not url:
             return self._base
         return f"{self._base}/{url.lstrip('/')}"
+
+    def _parse(self, url: str) -> httpx.URL:
+        return httpx.URL(self.url_for(url))
 
     async def request(
         self,
@@ -82,17 +87,27 @@ class Requester:
         timeout: float | None = None,
         raise_for_status: bool = True,
     ) -> httpx.Response:
-        merged = {**self._headers, **headers} if headers else self._headers
-        extra: dict[str, Any] = {}
-        if timeout is not None:
-            extra["timeout"] = timeout
-        full_url = self.url_for(url)
+        full_url = self._parsed(url)
+        extensions = self._extensions if timeout is None else {"timeout": httpx.Timeout(timeout).as_dict()}
+        request = httpx.Request(
+            method,
+            full_url,
+            params=params,
+            headers={**self._headers, **headers} if headers else self._headers,
+            json=json,
+            data=data,
+            content=content,
+            extensions=extensions,
+        )
         try:
-            response = await self.client.request(
-                method, full_url, params=params, headers=merged, json=json, data=data, content=content, **extra
-            )
+            response = await self.transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         except httpx.TransportError as exc:
-            raise error_for_transport_failure(exc, method, httpx.URL(full_url).path) from None
+            raise error_for_transport_failure(exc, method, full_url.path) from None
+        response.request = request
         if raise_for_status and not response.is_success:
             raise self.classify(response)
         return response

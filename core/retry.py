@@ -83,6 +83,14 @@ async def call_with_retries(
         error = state.outcome.exception() if state.outcome else None
         return policy.delay(state.attempt_number, error)
 
+    # The first attempt runs outside tenacity: most deliveries succeed at once, and the retry
+    # machinery costs more than the rest of the runtime's per-event work. A failure becomes
+    # tenacity's attempt 1, so every rule below still applies to it.
+    try:
+        return await fn(), 1
+    except Exception as exc:
+        first_failure: Exception = exc
+
     waited = 0.0
 
     async def counted_sleep(seconds: float) -> None:
@@ -111,6 +119,8 @@ async def call_with_retries(
         async for attempt in retrying:
             with attempt:
                 attempts = attempt.retry_state.attempt_number
+                if attempts == 1:
+                    raise first_failure
                 result = await fn()
     except Exception as exc:
         raise Attempted(exc, attempts) from exc

@@ -36,7 +36,7 @@ from .config import (
 )
 from .errors import DeliveryError, InvalidEvent, MappingFailed, PayloadValidationError
 from .events import ordering_key, validate_event
-from .http import Requester, make_client
+from .http import Requester, make_transport
 from .outcome import ErrorInfo, Outcome, Status
 from .plugin import Context
 from .redaction import Redactor
@@ -110,9 +110,9 @@ class Runtime:
         self.subscriptions: list[CompiledSubscription] = compile_config(self.config, registry, environ)
         self.concurrency = concurrency or self.config.runtime.concurrency
         self.redact = Redactor(secret for sub in self.subscriptions for secret in sub.destination.secrets)
-        self._transport = transport
+        self._given_transport = transport
         self._sleep = sleep
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncBaseTransport | None = None
         self._requesters: dict[str, Requester] = {}
         self._batchers: dict[int, Batcher] = {}
         self._loggers: dict[str, _RedactingLogger] = {}
@@ -129,16 +129,16 @@ class Runtime:
         await self.aclose()
 
     async def start(self) -> None:
-        if self._client is not None:
+        if self._transport is not None:
             return
-        self._client = make_client(
-            transport=self._transport, timeout=self.config.runtime.timeout, max_connections=max(self.concurrency, 10)
-        )
+        self._transport = self._given_transport or make_transport(max_connections=max(self.concurrency, 10))
         self._slots = asyncio.Semaphore(self.concurrency)
         for sub in self.subscriptions:
             dest = sub.destination
             if dest.name not in self._requesters:
-                self._requesters[dest.name] = Requester(self._client, dest.request_defaults, dest.plugin.classify_response)
+                self._requesters[dest.name] = Requester(
+                    self._transport, dest.request_defaults, dest.plugin.classify_response, self.config.runtime.timeout
+                )
                 self._loggers[dest.name] = _RedactingLogger(
                     logging.getLogger(f"destkit.destinations.{dest.plugin.slug}"), self.redact
                 )
@@ -149,9 +149,10 @@ class Runtime:
     async def aclose(self) -> None:
         for batcher in self._batchers.values():
             await batcher.drain()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            if self._given_transport is None:  # a transport handed in belongs to the caller
+                await self._transport.aclose()
+            self._transport = None
 
     # --- delivering -----------------------------------------------------------------------------
 
@@ -161,7 +162,7 @@ class Runtime:
         Never raises for a bad event or a failed delivery: those are outcomes (``invalid``,
         ``failed``). With no matching subscription, the one outcome is ``skipped``.
         """
-        if self._client is None or self._slots is None:
+        if self._transport is None or self._slots is None:
             raise RuntimeError("use 'async with Runtime(...)' (or await runtime.start()) before deliver()")
         try:
             event = validate_event(event)

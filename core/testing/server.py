@@ -204,7 +204,7 @@ def main() -> None:  # pragma: no cover - used by benchmarks as a separate proce
     """Run an answer-200 server in the foreground: ``python -m destkit.testing.server PORT``."""
     import sys
 
-    server = LoopbackServer(record=False, port=int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    server = LoopbackServer(record=False, port=int(sys.argv[-1]) if len(sys.argv) > 1 else 0)
     asyncio.run(server.serve_forever())
 
 
