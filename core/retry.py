@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from .errors import DeliveryError
 
@@ -107,8 +107,11 @@ async def call_with_retries(
     def too_long(state: RetryCallState) -> bool:
         return policy.asks_too_long_a_wait(state.outcome.exception() if state.outcome else None)
 
+    def should_stop(state: RetryCallState) -> bool:
+        return state.attempt_number >= policy.max_attempts or too_long(state) or out_of_time(state)
+
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.max_attempts) | out_of_time | too_long,
+        stop=should_stop,
         wait=wait,
         retry=retry_if_exception(_retryable),
         sleep=counted_sleep,
