@@ -77,6 +77,8 @@ class DestinationConfig(_Strict):
     subscriptions: list[SubscriptionConfig] | None = None
     retry: RetryPolicy | None = None
     enabled: bool = True
+    #: Options for the destination's local stand-in, used only with ``--sandbox``.
+    sandbox: dict[str, Any] = Field(default_factory=dict)
 
 
 class RuntimeOptions(_Strict):

@@ -87,7 +87,8 @@ class Requester:
         timeout: float | None = None,
         raise_for_status: bool = True,
     ) -> httpx.Response:
-        full_url = self._parsed(url)
+        # A URL carrying its own query is usually unique to one event: not worth caching.
+        full_url = self._parsed(url) if "?" not in url else httpx.URL(self.url_for(url))
         extensions = self._extensions if timeout is None else {"timeout": httpx.Timeout(timeout).as_dict()}
         request = httpx.Request(
             method,

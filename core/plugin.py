@@ -19,8 +19,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
@@ -40,6 +42,7 @@ __all__ = [
     "Preset",
     "RequestDefaults",
     "BatchResult",
+    "SandboxStarter",
     "field",
     "default_mapping_of",
     "NO_DEFAULT_MAPPING",
@@ -116,6 +119,7 @@ class Context(Generic[SettingsT]):
     events: Sequence[dict[str, Any]] = ()
 
 
+SandboxStarter = Callable[[dict[str, Any], dict[str, Any], Path], AbstractContextManager[dict[str, Any]]]
 Perform = Callable[[Context[Any], Any], Awaitable[Any]]
 PerformBatch = Callable[[Context[Any], list[Any]], Awaitable[Sequence[BatchResult]]]
 
@@ -182,6 +186,10 @@ class Destination(Generic[SettingsT]):
     #: Turns a non-2xx answer into a DeliveryError; the default is errors.error_for_response.
     classify_response: Callable[[httpx.Response], DeliveryError] | None = None
     retry: RetryPolicy = dataclass_field(default_factory=RetryPolicy)
+    #: Starts a local stand-in for the destination's API (``replay --sandbox``): given the
+    #: configured settings, the destination's ``sandbox:`` options from the config and the
+    #: config's folder, it serves while the context lasts and yields the settings to use.
+    sandbox: SandboxStarter | None = None
 
     def __post_init__(self) -> None:
         if not _SLUG.match(self.slug):

@@ -12,6 +12,7 @@ from ..errors import DestkitError
 from .destinations import destinations
 from .init import init
 from .languages import map_command, trigger_command
+from .sandbox import sandbox
 from .validate import validate
 
 __all__ = ["main", "cli"]
@@ -28,6 +29,7 @@ cli.add_command(map_command)
 cli.add_command(trigger_command)
 cli.add_command(validate)
 cli.add_command(init)
+cli.add_command(sandbox)
 
 
 def main() -> None:

@@ -1,0 +1,89 @@
+"""Update profile: set attributes on an existing Target profile (single profile update API).
+
+Target's update API answers "submitted" whether or not the profile exists, and silently
+drops updates for profiles it does not have. So the profile is fetched first: a missing one
+is reported as ``PROFILE_NOT_FOUND`` (retryable on a slow schedule) instead of being lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel
+
+from destkit import Action, BadRequest, Context, PayloadValidationError, field
+
+from .profile import MAX_ID, ProfileNotFound, check_id, profile_attributes
+
+#: Target's limits on one update: 8 KB of query for GET, 60 KB for a POST.
+GET_LIMIT = 8 * 1024
+POST_LIMIT = 60 * 1024
+
+USER_OR_ANONYMOUS_ID = {"@coalesce": [{"@path": "$.userId"}, {"@path": "$.anonymousId"}]}
+
+
+class Payload(BaseModel):
+    mbox3rdPartyId: str = field(
+        default_mapping=USER_OR_ANONYMOUS_ID,
+        description="The visitor's id in Target: the userId, else the anonymousId.",
+        max_length=MAX_ID,
+    )
+    traits: dict[str, Any] = field(
+        description="Profile attributes to set. No default mapping, so that nothing (PII included) is sent "
+        'unless you choose it: map {"@path": "$.traits"} for all traits, or pick some.',
+    )
+
+
+def encode(pairs: list[tuple[str, str]]) -> str:
+    """Percent-encode every name and value: '&', '=', '+' and spaces arrive intact."""
+    return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
+
+
+async def fetch_profile(ctx: Context[Any], third_party_id: str) -> dict[str, Any]:
+    """The profile as Target's profile API returns it; ProfileNotFound when there is none."""
+    settings = ctx.settings
+    response = await ctx.http.get(
+        f"/rest/v1/profiles/thirdPartyId/{quote(third_party_id, safe='')}",
+        params={"client": settings.client_code},
+        raise_for_status=False,
+    )
+    if response.status_code == 404:
+        raise ProfileNotFound(third_party_id, settings.client_code)
+    if not response.is_success:
+        raise ctx.http.classify(response)
+    profile: dict[str, Any] = response.json()
+    return profile
+
+
+async def perform(ctx: Context[Any], payload: Payload) -> None:
+    third_party_id = check_id(payload.mbox3rdPartyId)
+    attributes = [(f"profile.{name}", value) for name, value in profile_attributes(payload.traits)]
+    await fetch_profile(ctx, third_party_id)
+    path = f"/m2/{quote(ctx.settings.client_code, safe='')}/profile/update"
+    query = encode([("mbox3rdPartyId", third_party_id), *attributes])
+    if len(query) <= GET_LIMIT:
+        response = await ctx.http.get(f"{path}?{query}")
+    else:
+        body = encode(attributes)
+        if len(body) > POST_LIMIT:
+            raise PayloadValidationError(
+                f"traits: {len(body)} bytes once encoded; Adobe Target accepts at most {POST_LIMIT} in one update"
+            )
+        response = await ctx.http.post(
+            f"{path}?{encode([('mbox3rdPartyId', third_party_id)])}",
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    if "<success>false</success>" in response.text:
+        raise BadRequest(f"Adobe Target refused the update: {response.text.strip()[:200]}", status=response.status_code)
+
+
+action = Action(
+    slug="update_profile",
+    title="Update profile",
+    description="Set attributes on an existing visitor profile; a missing profile is PROFILE_NOT_FOUND.",
+    payload=Payload,
+    perform=perform,
+    default_trigger='type = "identify"',
+)
