@@ -20,7 +20,8 @@ What it does, endpoint by endpoint (``{c}`` is any client code):
   concurrent requests of one session.
 - With ``bearer_token`` set, every API call needs ``Authorization: Bearer <token>`` (else 401).
 - Faults: ``fault_rate`` of API calls answer 500, 503 or 429 (the last two with
-  ``Retry-After: 1``); ``latency_ms`` delays every answer; ``seed`` makes both repeatable.
+  ``Retry-After``, 1 s unless ``fault_retry_after`` says otherwise); ``latency_ms`` delays
+  every answer; ``seed`` makes both repeatable.
 - Inspection: ``GET /_sandbox/profiles/{id}`` (404 if none) and ``GET /_sandbox/stats``.
 """
 
@@ -142,6 +143,7 @@ class AdobeTargetSandbox:
         seed: int | None = None,
         bearer_token: str | None = None,
         batch_seconds: float = 0.2,
+        fault_retry_after: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.monotonic,
@@ -153,6 +155,7 @@ class AdobeTargetSandbox:
         self.latency = latency_ms / 1000.0
         self.bearer_token = bearer_token
         self.batch_seconds = batch_seconds
+        self.fault_retry_after = fault_retry_after
         self.clock = clock
         self.rng = random.Random(seed)
         self.profiles: dict[str, SandboxProfile] = {}
@@ -228,7 +231,7 @@ class AdobeTargetSandbox:
             return _json_error(401, "Authentication failed: a valid bearer token is required for profile APIs")
         if self.fault_rate and self.rng.random() < self.fault_rate:
             status = self.rng.choice((500, 503, 429))
-            headers = {"Retry-After": "1"} if status != 500 else {}
+            headers = {"Retry-After": f"{self.fault_retry_after:g}"} if status != 500 else {}
             return Reply(status, {"status": status, "message": "injected fault"}, headers)
         handler = getattr(self, f"_{endpoint}")
         reply: Reply = handler(args, request)
