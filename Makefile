@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench clean
+.PHONY: test lint typecheck pytest demo demo-webhook bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,12 +25,23 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The main job: the example events to Adobe Target, played against the local sandbox.
+# It shows profiles updated, one visitor Target has no profile for and one value too long,
+# so replay exits 1 by design; 2 (a usage or config error) would fail the target.
 demo: $(STAMP)
+	@mkdir -p .destkit
+	$(BIN)/destkit replay examples/events.jsonl --config examples/adobe-target.yaml --sandbox \
+		--verbose --report .destkit/demo-report.json; status=$$?; \
+	echo "report: .destkit/demo-report.json (exit $$status: 1 means some events failed or were invalid, as intended here)"; \
+	test $$status -le 1
+
+demo-webhook: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/delivery.py
 	$(BIN)/python benchmarks/languages.py
+	$(BIN)/python benchmarks/replay.py
 
 clean:
 	rm -rf $(VENV) .typecheck .pytest_cache .mypy_cache .ruff_cache build *.egg-info

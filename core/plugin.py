@@ -188,8 +188,10 @@ class Destination(Generic[SettingsT]):
     retry: RetryPolicy = dataclass_field(default_factory=RetryPolicy)
     #: Starts a local stand-in for the destination's API (``replay --sandbox``): given the
     #: configured settings, the destination's ``sandbox:`` options from the config and the
-    #: config's folder, it serves while the context lasts and yields the settings to use.
+    #: config's folder, it serves while the context lasts and yields the settings to replace.
     sandbox: SandboxStarter | None = None
+    #: What a dry run answers to each request, so that actions reading answers go on.
+    dry_run_answer: Callable[[httpx.Request], httpx.Response] | None = None
 
     def __post_init__(self) -> None:
         if not _SLUG.match(self.slug):

@@ -19,7 +19,8 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TextIO
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -34,6 +35,7 @@ from .config import (
     load_config,
     parse_config,
 )
+from .dryrun import DryRunTransport
 from .errors import DeliveryError, InvalidEvent, MappingFailed, PayloadValidationError
 from .events import ordering_key, validate_event
 from .http import Requester, make_transport
@@ -43,12 +45,26 @@ from .redaction import Redactor
 from .registry import Registry
 from .retry import Attempted, call_with_retries
 
-__all__ = ["Runtime", "SyncRuntime"]
+__all__ = ["Runtime", "SyncRuntime", "Routed"]
 
 logger = logging.getLogger("destkit")
 
 _INVALID = (InvalidEvent, PayloadValidationError, MappingFailed)
 NO_MATCH = "no subscription's trigger matched"
+
+
+@dataclass(slots=True)
+class Routed:
+    """An event after :meth:`Runtime.route`: one outcome slot per matching subscription (None
+    until sent), and the jobs (slot, subscription, payload) still to send."""
+
+    event: Any
+    message_id: str | None
+    outcomes: list[Outcome | None]
+    jobs: list[tuple[int, CompiledSubscription, BaseModel]] = field(default_factory=list)
+
+    def finished(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome is not None]
 
 
 class _PersonLocks:
@@ -88,7 +104,8 @@ class Runtime:
 
     ``config`` is a path, a dict or a :class:`Config`. ``transport`` replaces the HTTP transport
     (``httpx.MockTransport`` in tests); ``registry`` replaces the installed plugins; ``sleep``
-    replaces the wait between retries (tests pass a recorder that does not wait).
+    replaces the wait between retries (tests pass a recorder that does not wait). With
+    ``dry_run`` (a text stream), nothing is sent: every request is written there, secrets masked.
     """
 
     def __init__(
@@ -100,6 +117,7 @@ class Runtime:
         concurrency: int | None = None,
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        dry_run: TextIO | None = None,
     ) -> None:
         if isinstance(config, Config):
             self.config = config
@@ -111,6 +129,7 @@ class Runtime:
         self.concurrency = concurrency or self.config.runtime.concurrency
         self.redact = Redactor(secret for sub in self.subscriptions for secret in sub.destination.secrets)
         self._given_transport = transport
+        self.dry_run = dry_run
         self._sleep = sleep
         self._transport: httpx.AsyncBaseTransport | None = None
         self._requesters: dict[str, Requester] = {}
@@ -131,13 +150,21 @@ class Runtime:
     async def start(self) -> None:
         if self._transport is not None:
             return
-        self._transport = self._given_transport or make_transport(max_connections=max(self.concurrency, 10))
+        if self._given_transport is not None:
+            self._transport = self._given_transport
+        elif self.dry_run is not None:
+            self._transport = httpx.MockTransport(lambda request: httpx.Response(599))  # never used
+        else:
+            self._transport = make_transport(max_connections=max(self.concurrency, 10))
         self._slots = asyncio.Semaphore(self.concurrency)
         for sub in self.subscriptions:
             dest = sub.destination
             if dest.name not in self._requesters:
+                transport = self._transport
+                if self.dry_run is not None:  # nothing is sent: each request is printed and answered here
+                    transport = DryRunTransport(self.dry_run, self.redact, dest.plugin.dry_run_answer)
                 self._requesters[dest.name] = Requester(
-                    self._transport, dest.request_defaults, dest.plugin.classify_response, self.config.runtime.timeout
+                    transport, dest.request_defaults, dest.plugin.classify_response, self.config.runtime.timeout
                 )
                 self._loggers[dest.name] = _RedactingLogger(
                     logging.getLogger(f"destkit.destinations.{dest.plugin.slug}"), self.redact
@@ -162,38 +189,71 @@ class Runtime:
         Never raises for a bad event or a failed delivery: those are outcomes (``invalid``,
         ``failed``). With no matching subscription, the one outcome is ``skipped``.
         """
-        if self._transport is None or self._slots is None:
-            raise RuntimeError("use 'async with Runtime(...)' (or await runtime.start()) before deliver()")
-        try:
-            event = validate_event(event)
-        except InvalidEvent as exc:
-            message_id = event.get("messageId") if isinstance(event, dict) else None
-            return [Outcome(Status.INVALID, message_id, error=ErrorInfo.from_error(exc, self.redact))]
-        message_id = event["messageId"]
-        matched = [sub for sub in self.subscriptions if sub.trigger(event)]
-        if not matched:
-            return [Outcome(Status.SKIPPED, message_id, reason=NO_MATCH)]
-        async with self._people.hold(ordering_key(event)):
-            if len(matched) == 1:
-                return [await self._deliver_to(matched[0], event, message_id)]
-            return list(await asyncio.gather(*(self._deliver_to(sub, event, message_id) for sub in matched)))
+        return await self.send(self.route(event))
 
     async def deliver_many(self, events: Iterable[Any]) -> list[list[Outcome]]:
         """Deliver many events concurrently (person order kept); outcomes in input order."""
         return list(await asyncio.gather(*(self.deliver(event) for event in events)))
 
-    async def _deliver_to(self, sub: CompiledSubscription, event: dict[str, Any], message_id: str) -> Outcome:
+    def route(self, event: Any) -> Routed:
+        """The synchronous half of ``deliver``: validate, test triggers, map, check payloads.
+
+        What needs no network is decided here (invalid, skipped); the rest is left for
+        :meth:`send`. A caller with many events (replay, the service) calls ``route`` in
+        arrival order and only awaits ``send`` for events with something to send.
+        """
+        try:
+            event = validate_event(event)
+        except InvalidEvent as exc:
+            message_id = event.get("messageId") if isinstance(event, dict) else None
+            return Routed(event, message_id, [Outcome(Status.INVALID, message_id, error=ErrorInfo.from_error(exc, self.redact))])
+        message_id = event["messageId"]
+        routed = Routed(event, message_id, [])
+        for sub in self.subscriptions:
+            if not sub.trigger(event):
+                continue
+            dest = sub.destination
+            if _disabled_by_integrations(event, dest):
+                reason = "disabled by the event's integrations object"
+                routed.outcomes.append(Outcome(Status.SKIPPED, message_id, dest.name, sub.name, sub.action.slug, reason=reason))
+                continue
+            try:
+                payload = self._payload(sub, event)
+            except DeliveryError as exc:
+                error = ErrorInfo.from_error(exc, self.redact)
+                routed.outcomes.append(Outcome(Status.INVALID, message_id, dest.name, sub.name, sub.action.slug, error=error))
+                continue
+            routed.jobs.append((len(routed.outcomes), sub, payload))
+            routed.outcomes.append(None)
+        if not routed.outcomes:
+            routed.outcomes.append(Outcome(Status.SKIPPED, message_id, reason=NO_MATCH))
+        return routed
+
+    async def send(self, routed: Routed) -> list[Outcome]:
+        """The network half of ``deliver``: perform what :meth:`route` left, in person order."""
+        if not routed.jobs:
+            return routed.finished()
+        if self._transport is None:
+            raise RuntimeError("use 'async with Runtime(...)' (or await runtime.start()) before delivering")
+        event, message_id = routed.event, routed.message_id or ""
+        async with self._people.hold(ordering_key(event)):
+            if len(routed.jobs) == 1:
+                index, sub, payload = routed.jobs[0]
+                routed.outcomes[index] = await self._perform(sub, payload, event, message_id)
+            else:
+                results = await asyncio.gather(
+                    *(self._perform(sub, payload, event, message_id) for _, sub, payload in routed.jobs)
+                )
+                for (index, _, _), result in zip(routed.jobs, results, strict=True):
+                    routed.outcomes[index] = result
+        return routed.finished()
+
+    async def _perform(self, sub: CompiledSubscription, payload: BaseModel, event: dict[str, Any], message_id: str) -> Outcome:
         dest = sub.destination
 
-        def outcome(status: Status, attempts: int = 0, error: ErrorInfo | None = None, reason: str | None = None) -> Outcome:
-            return Outcome(status, message_id, dest.name, sub.name, sub.action.slug, attempts, error, reason)
+        def outcome(status: Status, attempts: int = 0, error: ErrorInfo | None = None) -> Outcome:
+            return Outcome(status, message_id, dest.name, sub.name, sub.action.slug, attempts, error)
 
-        if _disabled_by_integrations(event, dest):
-            return outcome(Status.SKIPPED, reason="disabled by the event's integrations object")
-        try:
-            payload = self._payload(sub, event)
-        except DeliveryError as exc:
-            return outcome(Status.INVALID, error=ErrorInfo.from_error(exc, self.redact))
         batcher = self._batchers.get(id(sub))
         if batcher is not None:
             result: tuple[DeliveryError | None, int] = await batcher.submit(payload, event)

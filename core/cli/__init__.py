@@ -12,6 +12,7 @@ from ..errors import DestkitError
 from .destinations import destinations
 from .init import init
 from .languages import map_command, trigger_command
+from .replay import replay
 from .sandbox import sandbox
 from .validate import validate
 
@@ -24,6 +25,7 @@ def cli() -> None:
     """Deliver Segment-spec customer events to destinations."""
 
 
+cli.add_command(replay)
 cli.add_command(destinations)
 cli.add_command(map_command)
 cli.add_command(trigger_command)

@@ -21,6 +21,7 @@ from destkit import DeliveryError, Destination, RateLimited, RequestDefaults
 from destkit.errors import error_for_response
 
 from . import update_profile, update_profiles_batch, upsert_profile
+from .dry_run import dry_run_answer
 from .sandbox import start_sandbox
 
 _CLIENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -45,6 +46,11 @@ class Settings(BaseModel):
         if not _CLIENT_CODE.match(value):
             raise ValueError("must be letters, digits, '-' or '_' (it becomes part of a host name)")
         return value
+
+    @field_validator("bearer_token", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # lets a config write ${ADOBE_TARGET_TOKEN:-}
 
     @field_validator("base_url")
     @classmethod
@@ -84,4 +90,5 @@ destination = Destination(
     request_defaults=request_defaults,
     classify_response=classify_response,
     sandbox=start_sandbox,
+    dry_run_answer=dry_run_answer,
 )

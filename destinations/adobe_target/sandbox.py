@@ -402,7 +402,7 @@ class AdobeTargetSandbox:
 
 @contextmanager
 def start_sandbox(settings: dict[str, Any], options: dict[str, Any], base_dir: Path) -> Iterator[dict[str, Any]]:
-    """The Adobe Target destination's ``--sandbox``: serve a sandbox, point the settings at it.
+    """The Adobe Target destination's ``--sandbox``: serve a sandbox; yield the settings to change.
 
     ``options`` come from the destination's ``sandbox:`` entry in the config: ``profiles``
     (a file, relative to the config, or a list), ``visibility_delay``, ``fault_rate``,
@@ -425,4 +425,4 @@ def start_sandbox(settings: dict[str, Any], options: dict[str, Any], base_dir: P
         bearer_token=token if isinstance(token, str) and token else None,
     )
     with sandbox:
-        yield {**settings, "base_url": sandbox.url}
+        yield {"base_url": sandbox.url}

@@ -7,6 +7,7 @@ is reported as ``PROFILE_NOT_FOUND`` (retryable on a slow schedule) instead of b
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -35,19 +36,23 @@ class Payload(BaseModel):
     )
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quote(text: str) -> str:
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")  # most names need nothing
+
+
 def encode(pairs: list[tuple[str, str]]) -> str:
     """Percent-encode every name and value: '&', '=', '+' and spaces arrive intact."""
-    return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
+    return "&".join(f"{_quote(name)}={_quote(value)}" for name, value in pairs)
 
 
 async def fetch_profile(ctx: Context[Any], third_party_id: str) -> dict[str, Any]:
     """The profile as Target's profile API returns it; ProfileNotFound when there is none."""
     settings = ctx.settings
-    response = await ctx.http.get(
-        f"/rest/v1/profiles/thirdPartyId/{quote(third_party_id, safe='')}",
-        params={"client": settings.client_code},
-        raise_for_status=False,
-    )
+    path = f"/rest/v1/profiles/thirdPartyId/{quote(third_party_id, safe='')}?client={quote(settings.client_code, safe='')}"
+    response = await ctx.http.get(path, raise_for_status=False)
     if response.status_code == 404:
         raise ProfileNotFound(third_party_id, settings.client_code)
     if not response.is_success:
