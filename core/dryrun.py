@@ -42,4 +42,4 @@ class DryRunTransport(httpx.AsyncBaseTransport):
         self.out.write(describe_request(request, self.redact) + "\n")
         if self.answer is not None:
             return self.answer(request)
-        return httpx.Response(200, content=b"{}")
+        return httpx.Response(200, stream=httpx.ByteStream(b"{}"))

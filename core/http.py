@@ -138,7 +138,7 @@ class Requester:
         )
         try:
             response = await self.transport.handle_async_request(request)
-            if not isinstance(response.stream, httpx.ByteStream):  # else it is in memory already
+            if not response.is_stream_consumed:
                 try:
                     await response.aread()
                 finally:

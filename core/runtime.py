@@ -17,8 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -71,19 +70,40 @@ class _PersonLocks:
     """One FIFO lock per person, kept only while someone holds or waits for it."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self._locks: dict[str, _PersonLock] = {}
 
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
-        users[0] += 1
+    def hold(self, key: str) -> _PersonLock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = _PersonLock(self._locks, key)
+        lock.users += 1
+        return lock
+
+
+class _PersonLock(asyncio.Lock):
+    """An ``async with`` of this lock is one use; the last use removes it from the table."""
+
+    def __init__(self, table: dict[str, _PersonLock], key: str) -> None:
+        super().__init__()
+        self.table = table
+        self.key = key
+        self.users = 0
+
+    async def __aenter__(self) -> None:
         try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._locks[key]
+            await self.acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            del self.table[self.key]
 
 
 class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]

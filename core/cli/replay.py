@@ -8,6 +8,7 @@ error with ``--dry-run``, whose standard output is the requests that would have 
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import time
 from contextlib import ExitStack
@@ -87,6 +88,9 @@ def replay(
             async with runtime:
                 await replay_lines(read_events(stream, chosen), runtime, on_result, window=runtime.concurrency * 8)
 
+        # Replay allocates many short-lived objects and few cycles: collecting the youngest
+        # generation every 700 allocations (the default) cost 7-10% of a dry run's time.
+        gc.set_threshold(50_000, 20, 20)
         with progress:
             asyncio.run(run())
         summary.elapsed = time.perf_counter() - started
