@@ -220,11 +220,7 @@ def compile_config(
     for index, entry in enumerate(config.destinations):
         if not entry.enabled:
             continue
-        where = f"{config.source}: destination {entry.name!r} (destinations[{index}])"
-        try:
-            plugin = registry.get(entry.type)
-        except PluginError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+        where, plugin = plugin_for(config, index, registry)
         destination = _compile_destination(entry, plugin, where, environ)
         subscriptions = entry.subscriptions
         if subscriptions is None:
@@ -266,6 +262,16 @@ def compile_config(
                 CompiledSubscription(destination, sub.name, action, trigger_source, trigger, mapping_source, mapping, batch)
             )
     return compiled
+
+
+def plugin_for(config: Config, index: int, registry: Registry) -> tuple[str, Destination[Any]]:
+    """Where ``destinations[index]`` is (for messages), and its plugin; a ConfigError if missing."""
+    entry = config.destinations[index]
+    where = f"{config.source}: destination {entry.name!r} (destinations[{index}])"
+    try:
+        return where, registry.get(entry.type)
+    except PluginError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _merged_mapping(action: Action[Any], overrides: dict[str, Any], where: str) -> dict[str, Any]:

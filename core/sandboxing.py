@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from .config import Config, interpolate_env
-from .errors import ConfigError, DestkitError
+from .config import Config, interpolate_env, plugin_for
+from .errors import ConfigError
 from .registry import Registry, default_registry
 
 __all__ = ["sandboxed"]
@@ -29,11 +29,7 @@ def sandboxed(config: Config, registry: Registry | None = None, environ: Mapping
             if not entry.enabled:
                 entries.append(entry)
                 continue
-            where = f"{config.source}: destination {entry.name!r} (destinations[{index}])"
-            try:
-                plugin = registry.get(entry.type)
-            except DestkitError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
+            where, plugin = plugin_for(config, index, registry)
             if plugin.sandbox is None:
                 raise ConfigError(f"{where}: {plugin.slug!r} has no sandbox; leave it out with --only to replay the others")
             settings = interpolate_env(entry.settings, f"{where}: settings", environ)

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from destkit import DeliveryError, PayloadValidationError
+from pydantic import BaseModel
+
+from destkit import DeliveryError, PayloadValidationError, field
 from destkit.mappings import js_string
 
 __all__ = [
+    "ProfilePayload",
+    "USER_OR_ANONYMOUS_ID",
     "MAX_ID",
     "MAX_NAME",
     "MAX_VALUE",
@@ -30,6 +34,23 @@ MAX_VALUE = 256
 #: every 5 to 10 minutes, so retrying within seconds is pointless: this is longer than any
 #: fast-retry cap, and the event waits for the slow schedule.
 PROFILE_NOT_FOUND_RETRY_AFTER = 300.0
+
+
+USER_OR_ANONYMOUS_ID = {"@coalesce": [{"@path": "$.userId"}, {"@path": "$.anonymousId"}]}
+
+
+class ProfilePayload(BaseModel):
+    """What every Adobe Target action takes: whose profile, and which attributes to set."""
+
+    mbox3rdPartyId: str = field(
+        default_mapping=USER_OR_ANONYMOUS_ID,
+        description="The visitor's id in Target: the userId, else the anonymousId.",
+        max_length=MAX_ID,
+    )
+    traits: dict[str, Any] = field(
+        description="Profile attributes to set. No default mapping, so that nothing (PII included) is sent "
+        'unless you choose it: map {"@path": "$.traits"} for all traits, or pick some.',
+    )
 
 
 class ProfileNotFound(DeliveryError):

@@ -11,29 +11,13 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel
+from destkit import Action, BadRequest, Context, PayloadValidationError
 
-from destkit import Action, BadRequest, Context, PayloadValidationError, field
-
-from .profile import MAX_ID, ProfileNotFound, check_id, profile_attributes
+from .profile import ProfileNotFound, ProfilePayload, check_id, profile_attributes
 
 #: Target's limits on one update: 8 KB of query for GET, 60 KB for a POST.
 GET_LIMIT = 8 * 1024
 POST_LIMIT = 60 * 1024
-
-USER_OR_ANONYMOUS_ID = {"@coalesce": [{"@path": "$.userId"}, {"@path": "$.anonymousId"}]}
-
-
-class Payload(BaseModel):
-    mbox3rdPartyId: str = field(
-        default_mapping=USER_OR_ANONYMOUS_ID,
-        description="The visitor's id in Target: the userId, else the anonymousId.",
-        max_length=MAX_ID,
-    )
-    traits: dict[str, Any] = field(
-        description="Profile attributes to set. No default mapping, so that nothing (PII included) is sent "
-        'unless you choose it: map {"@path": "$.traits"} for all traits, or pick some.',
-    )
 
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
@@ -61,7 +45,7 @@ async def fetch_profile(ctx: Context[Any], third_party_id: str) -> dict[str, Any
     return profile
 
 
-async def perform(ctx: Context[Any], payload: Payload) -> None:
+async def perform(ctx: Context[Any], payload: ProfilePayload) -> None:
     third_party_id = check_id(payload.mbox3rdPartyId)
     attributes = [(f"profile.{name}", value) for name, value in profile_attributes(payload.traits)]
     await fetch_profile(ctx, third_party_id)
@@ -88,7 +72,7 @@ action = Action(
     slug="update_profile",
     title="Update profile",
     description="Set attributes on an existing visitor profile; a missing profile is PROFILE_NOT_FOUND.",
-    payload=Payload,
+    payload=ProfilePayload,
     perform=perform,
     default_trigger='type = "identify"',
 )

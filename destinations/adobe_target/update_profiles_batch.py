@@ -22,26 +22,11 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel
+from destkit import Action, BatchResult, Context, DeliveryError, PayloadValidationError, RetryableError
 
-from destkit import Action, BatchResult, Context, DeliveryError, PayloadValidationError, RetryableError, field
-
-from .profile import MAX_ID, check_id, profile_attributes
-from .update_profile import USER_OR_ANONYMOUS_ID
+from .profile import ProfilePayload, check_id, profile_attributes
 
 CALLS_PER_MINUTE = 50
-
-
-class Payload(BaseModel):
-    mbox3rdPartyId: str = field(
-        default_mapping=USER_OR_ANONYMOUS_ID,
-        description="The visitor's id in Target: the userId, else the anonymousId.",
-        max_length=MAX_ID,
-    )
-    traits: dict[str, Any] = field(
-        description="Profile attributes to set (no default mapping: map $.traits or chosen traits). "
-        "Empty values are ignored by Target: the bulk API cannot clear an attribute.",
-    )
 
 
 class CallBudget:
@@ -106,7 +91,7 @@ def _row_results(status_xml: str) -> dict[str, str | None] | None:
     return results
 
 
-async def perform_batch(ctx: Context[Any], payloads: list[Payload]) -> Sequence[BatchResult]:
+async def perform_batch(ctx: Context[Any], payloads: list[ProfilePayload]) -> Sequence[BatchResult]:
     results: list[BatchResult] = [None] * len(payloads)
     rows: dict[str, dict[str, str]] = {}
     positions: dict[str, list[int]] = {}
@@ -159,7 +144,7 @@ action = Action(
     slug="update_profiles_batch",
     title="Update profiles (batch)",
     description="Set attributes on many profiles per call with the bulk API v2, which also creates missing profiles.",
-    payload=Payload,
+    payload=ProfilePayload,
     perform_batch=perform_batch,
     default_trigger='type = "identify"',
     batch_size=1000,

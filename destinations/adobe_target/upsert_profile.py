@@ -11,25 +11,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pydantic import BaseModel
+from destkit import Action, Context
 
-from destkit import Action, Context, field
-
-from .profile import MAX_ID, check_id, profile_attributes
-from .update_profile import USER_OR_ANONYMOUS_ID
+from .profile import ProfilePayload, check_id, profile_attributes
 
 PARAMETERS_PER_CALL = 50
-
-
-class Payload(BaseModel):
-    mbox3rdPartyId: str = field(
-        default_mapping=USER_OR_ANONYMOUS_ID,
-        description="The visitor's id in Target: the userId, else the anonymousId.",
-        max_length=MAX_ID,
-    )
-    traits: dict[str, Any] = field(
-        description="Profile attributes to set (no default mapping: map $.traits or chosen traits).",
-    )
 
 
 def session_id(third_party_id: str) -> str:
@@ -37,7 +23,7 @@ def session_id(third_party_id: str) -> str:
     return hashlib.sha256(third_party_id.encode()).hexdigest()[:32]
 
 
-async def perform(ctx: Context[Any], payload: Payload) -> None:
+async def perform(ctx: Context[Any], payload: ProfilePayload) -> None:
     third_party_id = check_id(payload.mbox3rdPartyId)
     attributes = profile_attributes(payload.traits)
     params = {"client": ctx.settings.client_code, "sessionId": session_id(third_party_id)}
@@ -55,7 +41,7 @@ action = Action(
     slug="upsert_profile",
     title="Upsert profile",
     description="Set attributes through the Delivery API, creating the profile when it is missing.",
-    payload=Payload,
+    payload=ProfilePayload,
     perform=perform,
     default_trigger='type = "identify"',
 )
