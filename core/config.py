@@ -19,11 +19,12 @@ the file, the destination, the subscription and the spot inside the mapping or t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from .mappings import compile_mapping, compile_trigger
 from .plugin import Action, Destination, RequestDefaults
 from .redaction import secrets_of
 from .registry import Registry, default_registry
-from .retry import RetryPolicy
+from .retry import ParkingPolicy, RetryPolicy
 
 __all__ = [
     "Config",
@@ -76,6 +77,7 @@ class DestinationConfig(_Strict):
     settings: dict[str, Any] = Field(default_factory=dict)
     subscriptions: list[SubscriptionConfig] | None = None
     retry: RetryPolicy | None = None
+    parking: ParkingPolicy = Field(default_factory=ParkingPolicy)
     enabled: bool = True
     #: Options for the destination's local stand-in, used only with ``--sandbox``.
     sandbox: dict[str, Any] = Field(default_factory=dict)
@@ -101,6 +103,7 @@ class CompiledDestination:
     request_defaults: RequestDefaults
     retry: RetryPolicy
     secrets: frozenset[str]
+    parking: ParkingPolicy = field(default_factory=ParkingPolicy)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,12 @@ class CompiledSubscription:
     mapping_source: dict[str, Any]
     mapping: Callable[[dict[str, Any]], dict[str, Any]]
     batch: BatchOptions | None
+
+    @property
+    def mapping_hash(self) -> str:
+        """Identifies the mapping in force, so a dead letter tells whether it has changed since."""
+        encoded = json.dumps(self.mapping_source, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(encoded).hexdigest()[:16]
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -307,4 +316,5 @@ def _compile_destination(
         request_defaults=defaults,
         retry=entry.retry or plugin.retry,
         secrets=frozenset(secrets_of(settings)),
+        parking=entry.parking,
     )

@@ -32,11 +32,13 @@ class ErrorInfo:
     message: str
     status: int | None = None
     retryable: bool = False
+    #: Seconds the destination asked to wait; used for scheduling, not written to reports.
+    retry_after: float | None = None
 
     @classmethod
     def from_error(cls, error: DeliveryError, redact: Any = None) -> ErrorInfo:
         message = redact(error.message) if redact else error.message
-        return cls(error.code, message, error.status, error.retryable)
+        return cls(error.code, message, error.status, error.retryable, error.retry_after)
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "status": self.status, "retryable": self.retryable}

@@ -19,7 +19,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from .errors import DeliveryError
 
-__all__ = ["RetryPolicy", "call_with_retries", "Attempted"]
+__all__ = ["RetryPolicy", "ParkingPolicy", "call_with_retries", "Attempted"]
 
 T = TypeVar("T")
 
@@ -53,6 +53,26 @@ class RetryPolicy(BaseModel):
             return float(retry_after)
         ceiling = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
         return rng() * ceiling  # full jitter: anywhere between 0 and the exponential ceiling
+
+
+class ParkingPolicy(BaseModel):
+    """Slow retries, when the state store keeps the event: configurable per destination under ``parking:``.
+
+    A delivery still failing with a retryable error after its fast retries is parked and
+    tried again after ``schedule[0]`` seconds, then ``schedule[1]``..., the last step
+    repeating, until ``window`` seconds have passed since it was first parked; then it is a
+    dead letter. The default (1, 5, 15, 30, 60 minutes within an hour) covers the hour a new
+    Adobe Target profile can take to become visible.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schedule: tuple[float, ...] = Field((60.0, 300.0, 900.0, 1800.0, 3600.0), min_length=1, description="Seconds between tries.")
+    window: float = Field(3600.0, gt=0, description="Seconds after the first parking before giving up.")
+
+    def delay(self, parkings: int) -> float:
+        """Seconds before the next try, after ``parkings`` earlier parkings of the same delivery."""
+        return float(self.schedule[min(parkings, len(self.schedule) - 1)])
 
 
 class Attempted(Exception):

@@ -215,12 +215,13 @@ class Runtime:
         """Deliver many events concurrently (person order kept); outcomes in input order."""
         return list(await asyncio.gather(*(self.deliver(event) for event in events)))
 
-    def route(self, event: Any) -> Routed:
+    def route(self, event: Any, only: tuple[str, str] | None = None) -> Routed:
         """The synchronous half of ``deliver``: validate, test triggers, map, check payloads.
 
         What needs no network is decided here (invalid, skipped); the rest is left for
         :meth:`send`. A caller with many events (replay, the service) calls ``route`` in
-        arrival order and only awaits ``send`` for events with something to send.
+        arrival order and only awaits ``send`` for events with something to send. ``only``
+        (destination, subscription) limits it to one subscription.
         """
         try:
             event = validate_event(event)
@@ -230,6 +231,8 @@ class Runtime:
         message_id = event["messageId"]
         routed = Routed(event, message_id, [])
         for sub in self.subscriptions:
+            if only is not None and (sub.destination.name, sub.name) != only:
+                continue
             if not sub.trigger(event):
                 continue
             dest = sub.destination

@@ -10,8 +10,10 @@ import click
 from .. import __version__
 from ..errors import DestkitError
 from .destinations import destinations
+from .dlq import dlq
 from .init import init
 from .languages import map_command, trigger_command
+from .parked import parked
 from .replay import replay
 from .sandbox import sandbox
 from .validate import validate
@@ -32,6 +34,8 @@ cli.add_command(trigger_command)
 cli.add_command(validate)
 cli.add_command(init)
 cli.add_command(sandbox)
+cli.add_command(parked)
+cli.add_command(dlq)
 
 
 def main() -> None:

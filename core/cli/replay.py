@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from ..config import Config, load_config
+from ..durable import Durable
 from ..errors import ConfigError, DestkitError
 from ..outcome import Outcome
 from ..replay import replay_lines
@@ -25,6 +26,7 @@ from ..report import ReportWriter, Summary, print_summary
 from ..runtime import Runtime
 from ..sandboxing import sandboxed
 from ..sources import Format, open_source, read_events
+from ..state import DEFAULT_STATE_PATH, StateStore
 from ._common import USAGE_ERROR
 
 
@@ -38,6 +40,9 @@ from ._common import USAGE_ERROR
 )
 @click.option("--concurrency", type=click.IntRange(min=1), help="Deliveries in flight at once (the config's by default).")
 @click.option("--sandbox", is_flag=True, help="Run each destination against its local sandbox instead of its real API.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False), help=f"The state store (default {DEFAULT_STATE_PATH}).")
+@click.option("--no-state", is_flag=True, help="Keep no ledger, park nothing: every failure is final.")
+@click.option("--force", is_flag=True, help="Send events the ledger says were delivered already.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), help="Input format (by default from the file name).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the final summary, no progress.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print every event that was not delivered or skipped.")
@@ -49,14 +54,21 @@ def replay(
     only: tuple[str, ...],
     concurrency: int | None,
     sandbox: bool,
+    state_path: str | None,
+    no_state: bool,
+    force: bool,
     fmt: Format | None,
     quiet: bool,
     verbose: bool,
 ) -> None:
     """Deliver every event of EVENTS (.jsonl, .ndjson or .json, optionally .gz; - for stdin).
 
-    Exit code 0 when every event was delivered or skipped, 1 when any failed or was invalid,
-    2 for a usage or config error (nothing is sent then).
+    With the state store (by default; not for --dry-run, nor for --sandbox unless --state is
+    given), delivered events go in the ledger and are not sent again, retryable failures are
+    parked for `destkit parked run`, and the rest become dead letters (`destkit dlq`).
+
+    Exit code 0 when every event was delivered or skipped, 1 when any was not (failed,
+    invalid, parked or dead-lettered), 2 for a usage or config error (nothing is sent then).
     """
     summary_stream = sys.stderr if dry_run else sys.stdout
     try:
@@ -70,6 +82,12 @@ def replay(
             if sandbox:
                 config = stack.enter_context(sandboxed(config))
             runtime = Runtime(config, concurrency=concurrency, dry_run=sys.stdout if dry_run else None)
+            # A rehearsal (dry run, sandbox) must not mark real deliveries as done.
+            use_state = not no_state and not dry_run and (state_path is not None or not sandbox)
+            durable = None
+            if use_state:
+                store = stack.enter_context(StateStore(state_path or DEFAULT_STATE_PATH))
+                durable = Durable(runtime, store, force=force)
         except DestkitError as exc:
             _usage_error(exc)
         summary = Summary()
@@ -86,7 +104,9 @@ def replay(
 
         async def run() -> None:
             async with runtime:
-                await replay_lines(read_events(stream, chosen), runtime, on_result, window=runtime.concurrency * 8)
+                await replay_lines(
+                    read_events(stream, chosen), runtime, on_result, window=runtime.concurrency * 8, durable=durable
+                )
 
         # Replay allocates many short-lived objects and few cycles: collecting the youngest
         # generation every 700 allocations (the default) cost 7-10% of a dry run's time.
@@ -94,7 +114,7 @@ def replay(
         with progress:
             asyncio.run(run())
         summary.elapsed = time.perf_counter() - started
-        notes = {"dry_run": dry_run, "sandbox": sandbox}
+        notes = {"dry_run": dry_run, "sandbox": sandbox, "state": str(durable.store.path) if durable else None}
         writer.finish(summary, notes)
     note = "(dry run: nothing was sent)" if dry_run else "(sandbox)" if sandbox else ""
     print_summary(summary, summary_stream, rich_output=summary_stream.isatty() and not quiet, note=note)

@@ -1,0 +1,107 @@
+"""``destkit parked run|list``: deliveries waiting for a later attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections import Counter
+
+import click
+
+from ..config import load_config
+from ..durable import Durable
+from ..errors import DestkitError
+from ..outcome import Outcome
+from ..replay import deliver_parked
+from ..runtime import Runtime
+from ..state import ParkedDelivery, StateStore
+from ._common import USAGE_ERROR
+from ._state import print_rows, state_option
+
+
+@click.group()
+def parked() -> None:
+    """Deliveries parked for a later attempt (a profile not visible yet, a destination down)."""
+
+
+@parked.command("list")
+@state_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_parked(state_path: str, as_json: bool) -> None:
+    """List parked deliveries, the next due first."""
+    with _store(state_path) as store:
+        rows = [
+            {
+                "id": p.id,
+                "messageId": p.message_id,
+                "destination": p.destination,
+                "subscription": p.subscription,
+                "attempts": p.attempts,
+                "code": p.error_code,
+                "next attempt": _when(p.next_attempt_at),
+                "gives up": _when(p.give_up_at),
+            }
+            for p in store.parked()
+        ]
+    print_rows(
+        rows,
+        ["id", "messageId", "destination", "subscription", "attempts", "code", "next attempt", "gives up"],
+        as_json,
+        "parked",
+    )
+
+
+@parked.command("run")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The config file.")
+@state_option
+@click.option("--wait", is_flag=True, help="Keep going until nothing is parked (each ends delivered or dead).")
+def run_parked(config_path: str, state_path: str, wait: bool) -> None:
+    """Deliver the parked deliveries that are due, with the current config.
+
+    Exit code 0 when nothing is left parked or dead from this run, 1 otherwise.
+    """
+    counts: Counter[str] = Counter()
+
+    def on_result(delivery: ParkedDelivery, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            counts[outcome.status.value] += 1
+            if outcome.error is not None and not outcome.ok:
+                click.echo(
+                    f"{delivery.destination}/{delivery.subscription} {delivery.message_id} {outcome.status.value} "
+                    f"{outcome.error.code}: {outcome.error.message}",
+                    err=True,
+                )
+
+    try:
+        runtime = Runtime(load_config(config_path))
+        store = StateStore(state_path)
+    except DestkitError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(USAGE_ERROR)
+    with store:
+        durable = Durable(runtime, store)
+
+        async def main() -> None:
+            async with runtime:
+                await deliver_parked(runtime, durable, on_result, wait=wait)
+
+        asyncio.run(main())
+        left = store.parked_count()
+    summary = " ".join(f"{status}={n}" for status, n in sorted(counts.items())) or "nothing was due"
+    click.echo(f"parked run: {summary}; still parked: {left}")
+    sys.exit(0 if not counts.get("dead_lettered") and not counts.get("failed") and (not wait or left == 0) else 1)
+
+
+def _when(stamp: float) -> str:
+    seconds = stamp - time.time()
+    clock = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+    return f"{clock} ({'in ' + str(round(seconds)) + ' s' if seconds > 0 else 'due'})"
+
+
+def _store(path: str) -> StateStore:
+    try:
+        return StateStore(path)
+    except DestkitError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(USAGE_ERROR)

@@ -1,0 +1,149 @@
+"""The retry ladder's slow rungs: what becomes of an outcome once the state store keeps events.
+
+After its fast retries (the runtime's), each delivery is settled:
+
+- delivered: recorded in the ledger (a later replay does not send it again);
+- failed with a retryable error (a profile not visible yet, a destination down or limiting):
+  parked, to be tried again on the destination's parking schedule; a wait the server asked
+  for (``Retry-After`` on a 429 or 503) is honoured when longer than the schedule's step;
+- failed past the parking window, or with an error no retry can fix: a dead letter, with the
+  raw event and a reason a person can act on.
+
+Invalid events and payloads stay ``invalid``: nothing was sent, and replaying the file after
+fixing the mapping sends exactly them (the ledger skips the rest).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from .config import CompiledSubscription
+from .outcome import ErrorInfo, Outcome, Status
+from .runtime import Routed, Runtime
+from .state import ParkedDelivery, StateStore
+
+__all__ = ["Durable", "ALREADY_DELIVERED"]
+
+ALREADY_DELIVERED = "already delivered (in the ledger; --force sends it again)"
+_SERVER_ASKED = (429, 503)
+
+
+class Durable:
+    def __init__(
+        self, runtime: Runtime, store: StateStore, *, force: bool = False, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.force = force
+        self.clock = clock
+        self._subscriptions = {(sub.destination.name, sub.name): sub for sub in runtime.subscriptions}
+
+    def skip_delivered(self, routed: Routed) -> None:
+        """Turn jobs the ledger has seen delivered into ``skipped`` outcomes (unless forced)."""
+        if self.force or not routed.jobs or routed.message_id is None:
+            return
+        remaining = []
+        for index, sub, payload in routed.jobs:
+            if self.store.delivered(routed.message_id, sub.destination.name, sub.name):
+                routed.outcomes[index] = Outcome(
+                    Status.SKIPPED, routed.message_id, sub.destination.name, sub.name, sub.action.slug, reason=ALREADY_DELIVERED
+                )
+            else:
+                remaining.append((index, sub, payload))
+        routed.jobs = remaining
+
+    def settle(self, event: dict[str, Any], outcomes: list[Outcome], parked: ParkedDelivery | None = None) -> list[Outcome]:
+        """Record, park or bury each outcome; return them with their final status."""
+        return [self._settle_one(event, outcome, parked) for outcome in outcomes]
+
+    def _settle_one(self, event: dict[str, Any], outcome: Outcome, parked: ParkedDelivery | None) -> Outcome:
+        if outcome.destination is None or outcome.subscription is None or outcome.message_id is None:
+            if parked is not None:
+                self.store.unpark(parked.id)  # the current config sends it nowhere
+            return outcome
+        key = (outcome.message_id, outcome.destination, outcome.subscription)
+        if outcome.status == Status.DELIVERED:
+            self.store.record_delivered(*key)
+            if parked is not None:
+                self.store.unpark(parked.id)
+            return outcome
+        if outcome.status == Status.SKIPPED and parked is not None:
+            self.store.unpark(parked.id)  # the current config no longer sends it
+            return outcome
+        # A parked event the current mapping can no longer make a payload of is a dead letter too.
+        now_invalid = outcome.status == Status.INVALID and parked is not None
+        if outcome.error is None or (outcome.status != Status.FAILED and not now_invalid):
+            return outcome
+        error = outcome.error
+        sub = self._subscriptions.get((outcome.destination, outcome.subscription))
+        attempts = outcome.attempts + (parked.attempts if parked else 0)
+        if sub is not None and error.retryable:
+            policy = sub.destination.parking
+            now = self.clock()
+            give_up_at = parked.give_up_at if parked else now + policy.window
+            delay = policy.delay(parked.parkings if parked else 0)
+            if error.retry_after is not None and error.status in _SERVER_ASKED:
+                delay = max(delay, error.retry_after)
+            if now + delay <= give_up_at:
+                self.store.park(
+                    event=event,
+                    message_id=outcome.message_id,
+                    destination=outcome.destination,
+                    subscription=outcome.subscription,
+                    attempts=outcome.attempts,
+                    error_code=error.code,
+                    error_message=error.message,
+                    next_attempt_at=now + delay,
+                    give_up_at=give_up_at,
+                )
+                return replace(outcome, status=Status.PARKED)
+            waited = now - (parked.first_seen if parked else now)
+            reason = f"gave up after {attempts} attempts over {_duration(waited)} (the parking window): {error.message}"
+            error = replace(error, message=reason)
+        self.store.bury(
+            event=event,
+            message_id=outcome.message_id,
+            destination=outcome.destination,
+            subscription=outcome.subscription,
+            mapping_hash=sub.mapping_hash if sub is not None else "",
+            error_code=error.code,
+            error_message=error.message,
+            attempts=attempts,
+            first_seen=parked.first_seen if parked else None,
+            parked_id=parked.id if parked else None,
+        )
+        return replace(outcome, status=Status.DEAD_LETTERED, error=error, attempts=attempts)
+
+    def subscription(self, destination: str, subscription: str) -> CompiledSubscription | None:
+        return self._subscriptions.get((destination, subscription))
+
+    def gone(self, parked: ParkedDelivery) -> Outcome:
+        """A parked delivery whose subscription is no longer in the config: a dead letter."""
+        message = f"subscription {parked.destination}/{parked.subscription} is no longer in the config"
+        error = ErrorInfo("SUBSCRIPTION_REMOVED", message)
+        self.store.bury(
+            event=parked.event,
+            message_id=parked.message_id,
+            destination=parked.destination,
+            subscription=parked.subscription,
+            mapping_hash="",
+            error_code=error.code,
+            error_message=message,
+            attempts=parked.attempts,
+            first_seen=parked.first_seen,
+            parked_id=parked.id,
+        )
+        return Outcome(
+            Status.DEAD_LETTERED, parked.message_id, parked.destination, parked.subscription, None, parked.attempts, error
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
