@@ -98,6 +98,7 @@ class Durable:
                     error_message=error.message,
                     next_attempt_at=now + delay,
                     give_up_at=give_up_at,
+                    now=now,
                 )
                 return replace(outcome, status=Status.PARKED)
             waited = now - (parked.first_seen if parked else now)
@@ -114,6 +115,7 @@ class Durable:
             attempts=attempts,
             first_seen=parked.first_seen if parked else None,
             parked_id=parked.id if parked else None,
+            now=self.clock(),
         )
         return replace(outcome, status=Status.DEAD_LETTERED, error=error, attempts=attempts)
 

@@ -203,9 +203,10 @@ class StateStore:
         error_message: str,
         next_attempt_at: float,
         give_up_at: float,
+        now: float | None = None,
     ) -> int:
         """Park a delivery (or move an already parked one to its next attempt)."""
-        now = time.time()
+        now = time.time() if now is None else now
         with self._transaction() as db:
             row = db.execute(
                 "SELECT id, attempts, parkings FROM parked WHERE message_id = ? AND destination = ? AND subscription = ?",
@@ -276,9 +277,10 @@ class StateStore:
         attempts: int,
         first_seen: float | None = None,
         parked_id: int | None = None,
+        now: float | None = None,
     ) -> int:
         """Add a dead letter (removing its parked entry, if any, in the same transaction)."""
-        now = time.time()
+        now = time.time() if now is None else now
         with self._transaction() as db:
             if parked_id is not None:
                 db.execute("DELETE FROM parked WHERE id = ?", (parked_id,))

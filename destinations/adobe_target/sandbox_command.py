@@ -21,6 +21,9 @@ from .sandbox import AdobeTargetSandbox
 )
 @click.option("--fault-rate", default=0.0, show_default=True, help="Fraction of API calls answered 500, 503 or 429.")
 @click.option("--latency-ms", default=0.0, show_default=True, help="Extra latency per answer, in milliseconds (jittered).")
+@click.option(
+    "--fault-retry-after", default=1.0, show_default=True, help="Retry-After (seconds) of injected 429 and 503 answers."
+)
 @click.option("--seed", type=int, help="Makes faults and latency repeatable.")
 @click.option(
     "--bearer-token", envvar="ADOBE_TARGET_SANDBOX_TOKEN", help="Require this bearer token (or set ADOBE_TARGET_SANDBOX_TOKEN)."
@@ -32,6 +35,7 @@ def command(
     visibility_delay: float,
     fault_rate: float,
     latency_ms: float,
+    fault_retry_after: float,
     seed: int | None,
     bearer_token: str | None,
 ) -> None:
@@ -44,6 +48,7 @@ def command(
             visibility_delay=visibility_delay,
             fault_rate=fault_rate,
             latency_ms=latency_ms,
+            fault_retry_after=fault_retry_after,
             seed=seed,
             bearer_token=bearer_token,
             host=host,

@@ -1,0 +1,117 @@
+"""Settling outcomes against the state store, over httpx.MockTransport."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from destkit import Runtime, Status
+from destkit.durable import ALREADY_DELIVERED, Durable
+from destkit.replay import deliver_parked
+from destkit.state import StateStore
+from destkit.testing import RecordingTransport, json_reply, make_event
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def runtime(answer: httpx.Response, **destination: Any) -> tuple[Runtime, RecordingTransport]:
+    transport = RecordingTransport(lambda request: answer)
+    entry = {
+        "name": "hook",
+        "type": "webhook",
+        "settings": {"url": "https://hooks.example.com"},
+        "retry": {"max_attempts": 1},
+        "parking": {"schedule": [60, 300], "window": 600},
+        **destination,
+    }
+    return Runtime({"destinations": [entry]}, transport=transport), transport
+
+
+async def deliver(runtime: Runtime, durable: Durable, event: dict[str, Any]) -> Any:
+    routed = runtime.route(event)
+    durable.skip_delivered(routed)
+    return durable.settle(routed.event, await runtime.send(routed))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    return StateStore(tmp_path / "s.db")
+
+
+async def test_delivered_goes_in_the_ledger_and_is_not_sent_twice(store: StateStore) -> None:
+    rt, transport = runtime(json_reply())
+    durable = Durable(rt, store)
+    event = make_event("track", messageId="m-1")
+    async with rt:
+        first = await deliver(rt, durable, dict(event))
+        second = await deliver(rt, durable, dict(event))
+        forced = await deliver(rt, Durable(rt, store, force=True), dict(event))
+    assert [first[0].status, second[0].status, forced[0].status] == [Status.DELIVERED, Status.SKIPPED, Status.DELIVERED]
+    assert second[0].reason == ALREADY_DELIVERED
+    assert len(transport.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "next_in"),
+    [
+        (httpx.Response(503), Status.PARKED, 60),
+        (httpx.Response(429, headers={"Retry-After": "120"}), Status.PARKED, 120),  # the server asked for longer
+        (httpx.Response(429, headers={"Retry-After": "3600"}), Status.DEAD_LETTERED, None),  # past the window
+        (httpx.Response(400), Status.DEAD_LETTERED, None),  # no retry can fix it
+        (httpx.Response(401), Status.DEAD_LETTERED, None),
+    ],
+)
+async def test_failures_are_parked_or_dead_lettered(
+    store: StateStore, answer: httpx.Response, status: Status, next_in: float | None
+) -> None:
+    rt, _ = runtime(answer)
+    clock = Clock()
+    durable = Durable(rt, store, clock=clock)
+    async with rt:
+        (outcome,) = await deliver(rt, durable, make_event("track", messageId="m-2"))
+    assert outcome.status == status
+    if next_in is not None:
+        (parked,) = store.parked()
+        assert parked.next_attempt_at == clock.now + next_in
+        assert parked.give_up_at == clock.now + 600
+    else:
+        (letter,) = store.dead_letters()
+        assert letter.error_code == outcome.error.code  # type: ignore[union-attr]
+        assert len(letter.mapping_hash) == 16
+
+
+async def test_the_schedule_steps_on_until_the_window_closes(store: StateStore) -> None:
+    rt, _ = runtime(httpx.Response(503))
+    clock = Clock()
+    durable = Durable(rt, store, clock=clock)
+    seen: list[Status] = []
+    async with rt:
+        await deliver(rt, durable, make_event("track", messageId="m-3"))
+        for step in (60, 300, 300):
+            clock.now += step
+            await deliver_parked(rt, durable, lambda parked, outcomes: seen.extend(o.status for o in outcomes))
+    # Parked at 0; tried at 60 (parked again for 300 s); tried at 360, when another 300 s
+    # would pass the 600 s window: a dead letter after three attempts in all.
+    assert seen == [Status.PARKED, Status.DEAD_LETTERED]
+    (letter,) = store.dead_letters()
+    assert letter.attempts == 3
+    assert letter.error_message == "gave up after 3 attempts over 6 min (the parking window): POST / answered 503"
+
+
+async def test_invalid_payloads_stay_invalid_and_are_not_kept(store: StateStore) -> None:
+    rt, transport = runtime(
+        json_reply(), subscriptions=[{"name": "s", "action": "send", "mapping": {"data": {"@path": "$.event"}}}]
+    )
+    async with rt:
+        (outcome,) = await deliver(rt, Durable(rt, store), make_event("track"))
+    assert outcome.status == Status.INVALID and store.dead_letters() == [] and store.parked() == []
+    assert transport.requests == []
