@@ -96,7 +96,7 @@ def test_a_replay_killed_halfway_and_run_again_delivers_everything_once(folder: 
     try:
         config, events, state = write_config(folder, sandbox.url), write_events(folder, count), folder / "state.db"
         first = subprocess.Popen([DESTKIT, "replay", str(events), "--config", str(config), "--state", str(state), "-q"])
-        while sandbox.stats()["requests"].get("profile_update", {}).get("200", 0) < count // 4:
+        while sandbox.stats()["requests"].get("profile_update", {}).get("200", 0) < count // 2:
             time.sleep(0.02)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
