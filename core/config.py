@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from .errors import ConfigError, DestkitError, MappingError, PluginError, TriggerSyntaxError
 from .mappings import compile_mapping, compile_trigger
@@ -88,9 +88,16 @@ class RuntimeOptions(_Strict):
     timeout: float = Field(10.0, gt=0, description="Seconds an HTTP request may take.")
 
 
+class ServeOptions(_Strict):
+    """``destkit serve``: who may send events (Segment write keys, sent as the Basic-auth user)."""
+
+    write_keys: list[SecretStr] = Field(default_factory=list)
+
+
 class Config(_Strict):
     destinations: list[DestinationConfig]
     runtime: RuntimeOptions = Field(default_factory=RuntimeOptions)
+    serve: ServeOptions = Field(default_factory=ServeOptions)
     #: Where the config came from, for error messages; not part of the file.
     source: str = Field("<config>", exclude=True)
 
@@ -151,6 +158,9 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 def parse_config(data: Any, *, source: str = "<config>") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a config is a mapping with a 'destinations' list")
+    serve = data.get("serve")
+    if isinstance(serve, dict) and "write_keys" in serve:
+        data = {**data, "serve": {**serve, "write_keys": interpolate_env(serve["write_keys"], f"{source}: serve.write_keys")}}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from typing import Any
 
 from .durable import Durable
@@ -30,7 +30,11 @@ ParkedResult = Callable[[ParkedDelivery, list[Outcome]], None]
 
 
 async def replay_lines(
-    lines: Iterable[Line], runtime: Runtime, on_result: OnResult, window: int = 256, durable: Durable | None = None
+    lines: Iterable[Line] | AsyncIterable[Line],
+    runtime: Runtime,
+    on_result: OnResult,
+    window: int = 256,
+    durable: Durable | None = None,
 ) -> None:
     slots = asyncio.Semaphore(window)
     pending: dict[asyncio.Task[list[Outcome]], dict[str, Any]] = {}
@@ -49,20 +53,27 @@ async def replay_lines(
         else:
             on_result(line, task.result())
 
-    for item in lines:
+    async def start(item: Line) -> None:
         if item.problem is not None:
             on_result(item.line, [invalid_line(item.line, item.problem)])
-            continue
+            return
         routed = runtime.route(item.event)
         if durable is not None:
             durable.skip_delivered(routed)
         if not routed.jobs:  # skipped or invalid: decided without the network
             on_result(item.line, routed.finished())
-            continue
+            return
         await slots.acquire()
         task = asyncio.create_task(runtime.send(routed))
         pending[task] = routed.event
         task.add_done_callback(functools.partial(finished, item.line))
+
+    if isinstance(lines, AsyncIterable):
+        async for item in lines:
+            await start(item)
+    else:
+        for item in lines:
+            await start(item)
     while pending:
         await asyncio.gather(*pending, return_exceptions=True)
 

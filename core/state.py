@@ -5,7 +5,8 @@
 - parked deliveries: events waiting for a later attempt (a profile not visible yet, a
   destination down), with their raw event, attempts, last error and next attempt time;
 - dead letters: events given up on, with the raw event (so a fixed mapping can be applied
-  again), the mapping's hash, the error a person can act on, attempts, first and last seen.
+  again), the mapping's hash, the error a person can act on, attempts, first and last seen;
+- the inbox (``destkit serve``): events accepted and answered 200, until they are settled.
 
 WAL mode lets readers work beside one writer; every change is its own short transaction,
 committed before destkit moves on, so a process killed at any point loses at most what was
@@ -70,6 +71,14 @@ MIGRATIONS: list[str] = [
         last_seen REAL NOT NULL
     );
     CREATE INDEX dead_letters_code ON dead_letters (error_code);
+    """,
+    # 2: the service's inbox: events accepted and not yet settled
+    """
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at REAL NOT NULL,
+        event TEXT NOT NULL
+    );
     """,
 ]
 
@@ -330,6 +339,25 @@ class StateStore:
         if before is None:
             return self.db.execute("DELETE FROM dead_letters").rowcount
         return self.db.execute("DELETE FROM dead_letters WHERE last_seen < ?", (before,)).rowcount
+
+    # --- the service's inbox ---------------------------------------------------------------------
+
+    def accept(self, events: list[str], received_at: float | None = None) -> None:
+        """Store encoded events in one transaction: once this returns, they survive a crash."""
+        stamp = time.time() if received_at is None else received_at
+        with self._transaction() as db:
+            db.executemany("INSERT INTO inbox (received_at, event) VALUES (?, ?)", [(stamp, event) for event in events])
+
+    def inbox_after(self, last_id: int, limit: int = 500) -> list[tuple[int, float, str]]:
+        """Accepted events with an id above ``last_id``, oldest first: (id, received_at, encoded event)."""
+        rows = self.db.execute("SELECT id, received_at, event FROM inbox WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
+        return [(int(row[0]), float(row[1]), str(row[2])) for row in rows]
+
+    def settled(self, inbox_id: int) -> None:
+        self.db.execute("DELETE FROM inbox WHERE id = ?", (inbox_id,))
+
+    def inbox_depth(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0])
 
     def integrity(self) -> str:
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])

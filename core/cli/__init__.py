@@ -16,6 +16,7 @@ from .languages import map_command, trigger_command
 from .parked import parked
 from .replay import replay
 from .sandbox import sandbox
+from .serve import serve
 from .validate import validate
 
 __all__ = ["main", "cli"]
@@ -36,6 +37,7 @@ cli.add_command(init)
 cli.add_command(sandbox)
 cli.add_command(parked)
 cli.add_command(dlq)
+cli.add_command(serve)
 
 
 def main() -> None:

@@ -1,0 +1,288 @@
+"""``destkit serve``: Segment's HTTP tracking API in front of the runtime, storing before answering.
+
+::
+
+    service = Service("destkit.yaml", state_path=".destkit/state.db")
+    app = service.app                      # an ASGI app: run it, or mount it in another router
+
+``POST /v1/identify|track|page|screen|group|alias`` and ``/v1/batch`` (and ``/v1/import``),
+authenticated by a write key from the config's ``serve.write_keys`` (the Basic-auth user, as
+Segment's libraries send it, or ``writeKey`` in the body). An event is answered 200 only once
+it is in the state store's inbox; a background worker delivers the inbox with the same
+runtime, ledger, parking and dead letters as ``replay``, and removes each event once
+settled. On shutdown the worker stops taking events and lets those in flight finish (within
+``grace`` seconds); anything unsettled stays in the inbox for the next start. One service
+process per state file.
+
+``GET /healthz`` and ``GET /metrics`` (Prometheus) tell how it is doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import gzip
+import io
+import json
+import os
+import time
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .config import Config, load_config, parse_config
+from .durable import Durable
+from .errors import ConfigError
+from .events import EVENT_TYPES
+from .metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from .outcome import Outcome
+from .registry import Registry
+from .replay import deliver_parked, replay_lines
+from .runtime import Runtime
+from .sources import MAX_EVENT_BYTES, Line
+from .state import DEFAULT_STATE_PATH, ParkedDelivery, StateStore
+
+__all__ = ["Service", "MAX_BATCH_BYTES"]
+
+MAX_BATCH_BYTES = 500 * 1024  # the Segment tracking API's limit for one batch request
+PARKED_EVERY = 5.0  # seconds between two looks at the parked deliveries
+
+
+class _Rejected(Exception):
+    def __init__(self, status: int, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.reason = reason
+
+
+class Service:
+    def __init__(
+        self,
+        config: Config | Mapping[str, Any] | str | os.PathLike[str],
+        *,
+        state_path: str | os.PathLike[str] = DEFAULT_STATE_PATH,
+        registry: Registry | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        grace: float = 20.0,
+    ) -> None:
+        if isinstance(config, Config):
+            loaded = config
+        elif isinstance(config, Mapping):
+            loaded = parse_config(dict(config))
+        else:
+            loaded = load_config(config)
+        self.write_keys = {key.get_secret_value() for key in loaded.serve.write_keys if key.get_secret_value()}
+        if not self.write_keys:
+            raise ConfigError(f"{loaded.source}: serve needs at least one write key (serve: {{write_keys: [...]}})")
+        self.runtime = Runtime(loaded, registry=registry, transport=transport)
+        self.runtime.redact.add(self.write_keys)
+        self.state_path = state_path
+        self.grace = grace
+        self.metrics = ServiceMetrics()
+        self.store: StateStore | None = None
+        self._wake: asyncio.Event | None = None  # set when events arrive
+        self._stop: asyncio.Event | None = None  # set when the service stops
+        self._received: dict[int, float] = {}
+        self.app = Starlette(
+            routes=[
+                *(Route(f"/v1/{kind}", self._single, methods=["POST"]) for kind in EVENT_TYPES),
+                Route("/v1/batch", self._batch, methods=["POST"]),
+                Route("/v1/import", self._batch, methods=["POST"]),
+                Route("/healthz", self._health, methods=["GET"]),
+                Route("/metrics", self._metrics, methods=["GET"]),
+            ],
+            lifespan=lambda app: self.running(),
+        )
+
+    # --- running --------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Open the store, start the worker; on exit, let in-flight deliveries finish. A parent
+        router that mounts ``app`` uses this as (part of) its own lifespan."""
+        self.store = StateStore(Path(self.state_path))
+        self._wake, self._stop = asyncio.Event(), asyncio.Event()
+        durable = Durable(self.runtime, self.store)
+        async with self.runtime:
+            workers = [asyncio.create_task(self._deliver_inbox(durable)), asyncio.create_task(self._deliver_parked(durable))]
+            try:
+                yield
+            finally:
+                self._stop.set()
+                self._wake.set()
+                _, late = await asyncio.wait(workers, timeout=self.grace)
+                for task in late:  # what they held stays in the inbox or the parked table
+                    task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+        self.store.close()
+        self.store = None
+
+    async def _deliver_inbox(self, durable: Durable) -> None:
+        def settled(inbox_id: int, outcomes: list[Outcome]) -> None:
+            assert self.store is not None
+            self.store.settled(inbox_id)
+            received = self._received.pop(inbox_id, time.time())
+            self.metrics.settled(outcomes, time.time() - received)
+
+        await replay_lines(self._inbox(), self.runtime, settled, window=self.runtime.concurrency * 8, durable=durable)
+
+    async def _inbox(self) -> AsyncIterator[Line]:
+        """The inbox, oldest first, waiting for new events; ends when the service stops."""
+        assert self.store is not None and self._wake is not None and self._stop is not None
+        last = 0
+        while not self._stop.is_set():
+            rows = self.store.inbox_after(last)
+            if not rows:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                continue
+            for inbox_id, received_at, text in rows:
+                if self._stop.is_set():
+                    return
+                last = inbox_id
+                self._received[inbox_id] = received_at
+                yield Line(inbox_id, json.loads(text))
+
+    async def _deliver_parked(self, durable: Durable) -> None:
+        def settled(parked: ParkedDelivery, outcomes: list[Outcome]) -> None:
+            self.metrics.settled(outcomes, time.time() - parked.first_seen)
+
+        assert self._stop is not None
+        while not self._stop.is_set():
+            await deliver_parked(self.runtime, durable, settled)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=PARKED_EVERY)
+
+    # --- the tracking API -----------------------------------------------------------------------
+
+    async def _single(self, request: Request) -> Response:
+        kind = request.url.path.rsplit("/", 1)[-1]
+        return await self._accept(request, kind)
+
+    async def _batch(self, request: Request) -> Response:
+        return await self._accept(request, None)
+
+    async def _accept(self, request: Request, kind: str | None) -> Response:
+        try:
+            events = await self._events(request, kind)
+        except _Rejected as rejected:
+            self.metrics.rejected.labels(rejected.reason).inc()
+            headers = {"WWW-Authenticate": 'Basic realm="destkit"'} if rejected.status == 401 else None
+            return JSONResponse({"success": False, "message": rejected.message}, rejected.status, headers=headers)
+        if self.store is None or self._wake is None:
+            return JSONResponse({"success": False, "message": "the service is not running"}, 503)
+        self.store.accept([json.dumps(event, ensure_ascii=False) for event in events])
+        for event in events:
+            self.metrics.received.labels(str(event.get("type", "unknown"))).inc()
+        self._wake.set()
+        return JSONResponse({"success": True})
+
+    async def _events(self, request: Request, kind: str | None) -> list[dict[str, Any]]:
+        header_key = _basic_user(request.headers.get("authorization"))
+        if header_key is not None and header_key not in self.write_keys:
+            raise _Rejected(401, "unknown write key", "auth")
+        limit = MAX_EVENT_BYTES if kind else MAX_BATCH_BYTES
+        body = await _read_body(request, limit)
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise _Rejected(400, f"the body is not JSON: {exc}", "json") from None
+        if not isinstance(data, dict):
+            raise _Rejected(400, "the body must be a JSON object", "json")
+        key = header_key if header_key is not None else data.pop("writeKey", None)
+        data.pop("writeKey", None)
+        if key is None:
+            raise _Rejected(401, "a write key is required (as the Basic-auth user name)", "auth")
+        if key not in self.write_keys:
+            raise _Rejected(401, "unknown write key", "auth")
+        received_at = datetime.now(UTC)
+        if kind is not None:
+            return [_stamp({**data, "type": kind}, received_at, data.get("sentAt"))]
+        batch = data.get("batch")
+        if not isinstance(batch, list):
+            raise _Rejected(400, 'a batch is {"batch": [events...]}', "batch")
+        events = []
+        for index, event in enumerate(batch):
+            if not isinstance(event, dict):
+                raise _Rejected(400, f"batch[{index}] is not a JSON object", "batch")
+            size = len(json.dumps(event))
+            if size > MAX_EVENT_BYTES:
+                raise _Rejected(400, f"batch[{index}] is {size:,} bytes; an event is at most {MAX_EVENT_BYTES:,}", "size")
+            events.append(_stamp(event, received_at, data.get("sentAt")))
+        return events
+
+    async def _health(self, request: Request) -> Response:
+        if self.store is None:
+            return JSONResponse({"status": "starting"}, 503)
+        return JSONResponse({"status": "ok", "queue": self.store.inbox_depth(), "parked": self.store.parked_count()})
+
+    async def _metrics(self, request: Request) -> Response:
+        if self.store is not None:
+            self.metrics.queue_depth.set(self.store.inbox_depth())
+            self.metrics.parked.set(self.store.parked_count())
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _basic_user(header: str | None) -> str | None:
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[0]
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    body = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            body = gzip.GzipFile(fileobj=io.BytesIO(body)).read(limit + 1)
+        except (OSError, EOFError, zlib.error):
+            raise _Rejected(400, "the body says gzip but is not", "gzip") from None
+    if len(body) > limit:
+        what = "an event" if limit == MAX_EVENT_BYTES else "a batch"
+        raise _Rejected(400, f"the body is over {limit // 1024} KB, the limit for {what}", "size")
+    return body
+
+
+def _stamp(event: dict[str, Any], received_at: datetime, batch_sent_at: Any) -> dict[str, Any]:
+    """What Segment's API adds on receipt: a messageId if missing, receivedAt, and the
+    timestamp corrected for the sender's clock (timestamp = receivedAt - (sentAt - timestamp))."""
+    event = dict(event)
+    event.setdefault("messageId", f"dk-{uuid.uuid4()}")
+    event["receivedAt"] = received_at.isoformat().replace("+00:00", "Z")
+    sent_at = event.get("sentAt") or batch_sent_at
+    timestamp = event.get("timestamp")
+    if sent_at and timestamp:
+        sent, stamped = _parse_time(sent_at), _parse_time(timestamp)
+        if sent is not None and stamped is not None:
+            event["originalTimestamp"] = timestamp
+            event["timestamp"] = (received_at - (sent - stamped)).isoformat().replace("+00:00", "Z")
+    if sent_at:
+        event["sentAt"] = sent_at
+    return event
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,153 @@
+"""The tracking API in-process: the ASGI app with its lifespan, destinations over MockTransport."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from destkit import ConfigError
+from destkit.service import Service, _stamp
+from destkit.testing import RecordingTransport
+
+KEY = "wk-live-0123456789"
+
+
+def auth(key: str = KEY) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[tuple[Service, httpx.AsyncClient, RecordingTransport]]:
+    destination = RecordingTransport()
+    config = {
+        "serve": {"write_keys": [KEY]},
+        "destinations": [{"name": "hook", "type": "webhook", "settings": {"url": "https://hooks.example.com"}}],
+    }
+    service = Service(config, state_path=tmp_path / "state.db", transport=destination, grace=5)
+    async with service.running():
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://destkit")
+        async with client:
+            yield service, client, destination
+
+
+async def settled(service: Service, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        assert service.store is not None
+        if service.store.inbox_depth() == 0:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the inbox did not empty")
+
+
+async def test_events_are_accepted_stored_and_delivered(running: Any) -> None:
+    service, client, destination = running
+    answer = await client.post("/v1/track", json={"userId": "u1", "event": "Signed Up"}, headers=auth())
+    assert (answer.status_code, answer.json()) == (200, {"success": True})
+    batch = {"batch": [{"type": "identify", "userId": f"u{n}", "traits": {"n": n}} for n in range(5)]}
+    assert (await client.post("/v1/batch", json=batch, headers=auth())).status_code == 200
+    await settled(service)
+    bodies = [json.loads(r.content) for r in destination.requests]
+    assert sorted(b["type"] for b in bodies) == ["identify"] * 5 + ["track"]
+    assert all(b["messageId"] and b["receivedAt"] for b in bodies)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({}, {"userId": "u1", "event": "e"}, 401),
+        (auth("wk-wrong"), {"userId": "u1", "event": "e"}, 401),
+        ({"Authorization": "Basic !!!"}, {"userId": "u1", "event": "e"}, 401),
+        ({}, {"userId": "u1", "event": "e", "writeKey": KEY}, 200),  # the key in the body, as some libraries send it
+        (auth(), {"userId": "u1", "event": "e"}, 200),
+    ],
+)
+async def test_the_write_key_is_checked(running: Any, headers: dict[str, str], body: dict[str, Any], status: int) -> None:
+    _, client, _ = running
+    answer = await client.post("/v1/track", json=body, headers=headers)
+    assert answer.status_code == status
+    if status == 401:
+        assert answer.json()["success"] is False and answer.headers["www-authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "words"),
+    [
+        ("/v1/track", {"userId": "u1", "event": "e", "properties": {"blob": "x" * 33_000}}, "over 32 KB, the limit for an event"),
+        (
+            "/v1/batch",
+            {"batch": [{"type": "track", "userId": "u", "event": "e", "properties": {"b": "x" * 30_000}}] * 18},
+            "over 500 KB",
+        ),
+        (
+            "/v1/batch",
+            {"batch": [{"type": "track", "userId": "u", "event": "e", "properties": {"b": "x" * 33_000}}]},
+            "batch[0] is 33,",
+        ),
+        ("/v1/batch", {"events": []}, 'a batch is {"batch": [events...]}'),
+        ("/v1/batch", {"batch": ["nope"]}, "batch[0] is not a JSON object"),
+    ],
+)
+async def test_limits_and_shapes_are_refused_with_a_json_message(
+    running: Any, path: str, body: dict[str, Any], words: str
+) -> None:
+    service, client, _ = running
+    answer = await client.post(path, json=body, headers=auth())
+    assert answer.status_code == 400
+    assert words in answer.json()["message"]
+    assert service.store.inbox_depth() == 0
+
+
+async def test_a_body_that_is_not_json_is_refused(running: Any) -> None:
+    _, client, _ = running
+    answer = await client.post("/v1/track", content=b"{nope", headers=auth())
+    assert answer.status_code == 400 and "not JSON" in answer.json()["message"]
+
+
+async def test_gzip_bodies_are_read(running: Any) -> None:
+    service, client, destination = running
+    body = gzip.compress(json.dumps({"batch": [{"type": "track", "userId": "g", "event": "e"}]}).encode())
+    answer = await client.post(
+        "/v1/batch", content=body, headers={**auth(), "Content-Encoding": "gzip", "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 200
+    await settled(service)
+    assert json.loads(destination.requests[0].content)["userId"] == "g"
+
+
+async def test_health_and_metrics(running: Any) -> None:
+    service, client, _ = running
+    await client.post("/v1/identify", json={"userId": "u1", "traits": {}}, headers=auth())
+    await client.post("/v1/identify", json={"userId": "u1"}, headers=auth("wk-bad"))
+    await settled(service)
+    assert (await client.get("/healthz")).json() == {"status": "ok", "queue": 0, "parked": 0}
+    text = (await client.get("/metrics")).text
+    assert 'destkit_events_received_total{type="identify"} 1.0' in text
+    assert 'destkit_requests_rejected_total{reason="auth"} 1.0' in text
+    assert 'destkit_outcomes_total{destination="hook",status="delivered",subscription="every event"} 1.0' in text
+    assert "destkit_queue_depth 0.0" in text and "destkit_delivery_seconds_bucket" in text
+    assert KEY not in text
+
+
+def test_the_timestamp_is_corrected_for_the_senders_clock() -> None:
+    received = datetime(2026, 11, 1, 12, 0, 10, tzinfo=UTC)
+    # the sender's clock is 1 hour behind: it stamped the event 5 s before sending it
+    stamped = _stamp({"timestamp": "2026-11-01T11:00:00Z"}, received, "2026-11-01T11:00:05Z")
+    assert stamped["originalTimestamp"] == "2026-11-01T11:00:00Z"
+    assert stamped["timestamp"] == "2026-11-01T12:00:05Z"
+    assert stamped["receivedAt"] == "2026-11-01T12:00:10Z"
+    assert stamped["messageId"].startswith("dk-")
+    assert _stamp({"messageId": "keep"}, received, None)["messageId"] == "keep"
+
+
+def test_serve_needs_a_write_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="serve needs at least one write key"):
+        Service({"destinations": []}, state_path=tmp_path / "s.db")
