@@ -89,9 +89,15 @@ class RuntimeOptions(_Strict):
 
 
 class ServeOptions(_Strict):
-    """``destkit serve``: who may send events (Segment write keys, sent as the Basic-auth user)."""
+    """``destkit serve``: who may send events, and who may read profile attributes."""
 
-    write_keys: list[SecretStr] = Field(default_factory=list)
+    write_keys: list[SecretStr] = Field(
+        default_factory=list, description="Segment write keys accepted on /v1/* (sent as the Basic-auth user)."
+    )
+    edge_tokens: list[SecretStr] = Field(
+        default_factory=list,
+        description="Bearer tokens that make a profile lookup (/ee/v2/interact) authenticated, so attributes are included.",
+    )
 
 
 class Config(_Strict):
@@ -159,8 +165,8 @@ def parse_config(data: Any, *, source: str = "<config>") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a config is a mapping with a 'destinations' list")
     serve = data.get("serve")
-    if isinstance(serve, dict) and "write_keys" in serve:
-        data = {**data, "serve": {**serve, "write_keys": interpolate_env(serve["write_keys"], f"{source}: serve.write_keys")}}
+    if isinstance(serve, dict):  # its secrets usually come from the environment
+        data = {**data, "serve": interpolate_env(serve, f"{source}: serve")}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

@@ -26,6 +26,9 @@ class ServiceMetrics:
         self.retries = Counter("destkit_retries", "Attempts beyond the first", registry=self.registry)
         self.queue_depth = Gauge("destkit_queue_depth", "Events accepted and not yet settled", registry=self.registry)
         self.parked = Gauge("destkit_parked", "Deliveries parked for a later attempt", registry=self.registry)
+        self.lookups = Counter(
+            "destkit_profile_lookups", "Profile lookups (/ee/v2/interact) by result", ["result"], registry=self.registry
+        )
         self.latency = Histogram(
             "destkit_delivery_seconds",
             "From acceptance to settled outcome",

@@ -34,6 +34,7 @@ from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from .http import Requester
+    from .profiles import Profiles
 
 __all__ = [
     "Action",
@@ -117,6 +118,9 @@ class Context(Generic[SettingsT]):
     logger: logging.Logger
     #: The raw events behind the payloads (one for ``perform``, many for ``perform_batch``).
     events: Sequence[dict[str, Any]] = ()
+    #: Profiles this destination keeps in the state store (profile-request destinations);
+    #: None when the runtime has no state store.
+    profiles: Profiles | None = None
 
 
 SandboxStarter = Callable[[dict[str, Any], dict[str, Any], Path], AbstractContextManager[dict[str, Any]]]

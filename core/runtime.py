@@ -40,9 +40,11 @@ from .events import ordering_key, validate_event
 from .http import Requester, make_transport
 from .outcome import ErrorInfo, Outcome, Status
 from .plugin import Context
+from .profiles import PrintedProfiles, Profiles, StoredProfiles
 from .redaction import Redactor
 from .registry import Registry
 from .retry import Attempted, call_with_retries
+from .state import StateStore
 
 __all__ = ["Runtime", "SyncRuntime", "Routed"]
 
@@ -126,6 +128,8 @@ class Runtime:
     (``httpx.MockTransport`` in tests); ``registry`` replaces the installed plugins; ``sleep``
     replaces the wait between retries (tests pass a recorder that does not wait). With
     ``dry_run`` (a text stream), nothing is sent: every request is written there, secrets masked.
+    ``state`` (a :class:`StateStore` or a path, opened on start and closed on exit) keeps the
+    profiles of profile-request destinations.
     """
 
     def __init__(
@@ -138,6 +142,7 @@ class Runtime:
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         dry_run: TextIO | None = None,
+        state: StateStore | str | os.PathLike[str] | None = None,
     ) -> None:
         if isinstance(config, Config):
             self.config = config
@@ -151,6 +156,9 @@ class Runtime:
         self._given_transport = transport
         self.dry_run = dry_run
         self._sleep = sleep
+        self.state = state if isinstance(state, StateStore) else None
+        self._state_path = None if state is None or isinstance(state, StateStore) else state
+        self._profiles: dict[str, Profiles | None] = {}
         self._transport: httpx.AsyncBaseTransport | None = None
         self._requesters: dict[str, Requester] = {}
         self._batchers: dict[int, Batcher] = {}
@@ -177,6 +185,8 @@ class Runtime:
         else:
             self._transport = make_transport(max_connections=max(self.concurrency, 10))
         self._slots = asyncio.Semaphore(self.concurrency)
+        if self._state_path is not None and self.state is None:
+            self.state = StateStore(self._state_path)
         for sub in self.subscriptions:
             dest = sub.destination
             if dest.name not in self._requesters:
@@ -189,9 +199,15 @@ class Runtime:
                 self._loggers[dest.name] = _RedactingLogger(
                     logging.getLogger(f"destkit.destinations.{dest.plugin.slug}"), self.redact
                 )
+                self._profiles[dest.name] = self._profiles_of(dest.name)
             if sub.batch is not None:
                 size = sub.batch.size or sub.action.batch_size
                 self._batchers[id(sub)] = Batcher(size, sub.batch.max_wait, self._batch_sender(sub))
+
+    def _profiles_of(self, destination: str) -> Profiles | None:
+        if self.dry_run is not None:
+            return PrintedProfiles(self.dry_run, destination, self.redact)
+        return StoredProfiles(self.state, destination) if self.state is not None else None
 
     async def aclose(self) -> None:
         for batcher in self._batchers.values():
@@ -200,6 +216,9 @@ class Runtime:
             if self._given_transport is None:  # a transport handed in belongs to the caller
                 await self._transport.aclose()
             self._transport = None
+        if self._state_path is not None and self.state is not None:  # opened here from a path: closed here
+            self.state.close()
+            self.state = None
 
     # --- delivering -----------------------------------------------------------------------------
 
@@ -325,6 +344,7 @@ class Runtime:
             subscription=sub.name,
             logger=self._loggers[dest.name],  # type: ignore[arg-type]
             events=events,
+            profiles=self._profiles[dest.name],
         )
 
     def _batch_sender(self, sub: CompiledSubscription) -> Callable[[list[BatchItem]], Awaitable[list[tuple[Any, int]]]]:

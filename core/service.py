@@ -14,6 +14,9 @@ settled. On shutdown the worker stops taking events and lets those in flight fin
 ``grace`` seconds); anything unsettled stays in the inbox for the next start. One service
 process per state file.
 
+``POST /ee/v2/interact?dataStreamId=ID`` answers profile lookups for the config's
+profile-request destinations, in the shape of AEP's edge (:mod:`destkit.edge`).
+
 ``GET /healthz`` and ``GET /metrics`` (Prometheus) tell how it is doing.
 """
 
@@ -44,6 +47,7 @@ from starlette.routing import Route
 
 from .config import Config, load_config, parse_config
 from .durable import Durable
+from .edge import EdgeLookup
 from .errors import ConfigError
 from .events import EVENT_TYPES
 from .metrics import CONTENT_TYPE_LATEST, ServiceMetrics
@@ -54,9 +58,10 @@ from .runtime import Runtime
 from .sources import MAX_EVENT_BYTES, Line
 from .state import DEFAULT_STATE_PATH, ParkedDelivery, StateStore
 
-__all__ = ["Service", "MAX_BATCH_BYTES"]
+__all__ = ["Service", "MAX_BATCH_BYTES", "MAX_BATCH_EVENTS"]
 
-MAX_BATCH_BYTES = 500 * 1024  # the Segment tracking API's limit for one batch request
+MAX_BATCH_BYTES = 500 * 1024  # the Segment tracking API's limits for one batch request
+MAX_BATCH_EVENTS = 2500
 PARKED_EVERY = 5.0  # seconds between two looks at the parked deliveries
 
 
@@ -93,6 +98,11 @@ class Service:
         self.grace = grace
         self.metrics = ServiceMetrics()
         self.store: StateStore | None = None
+        tokens = {token.get_secret_value() for token in loaded.serve.edge_tokens if token.get_secret_value()}
+        self.runtime.redact.add(tokens)
+        self.edge = EdgeLookup(
+            self.runtime.subscriptions, tokens, lambda: self.store, lambda result: self.metrics.lookups.labels(result).inc()
+        )
         self._wake: asyncio.Event | None = None  # set when events arrive
         self._stop: asyncio.Event | None = None  # set when the service stops
         self._received: dict[int, float] = {}
@@ -101,6 +111,7 @@ class Service:
                 *(Route(f"/v1/{kind}", self._single, methods=["POST"]) for kind in EVENT_TYPES),
                 Route("/v1/batch", self._batch, methods=["POST"]),
                 Route("/v1/import", self._batch, methods=["POST"]),
+                Route("/ee/v2/interact", self.edge.interact, methods=["POST"]),
                 Route("/healthz", self._health, methods=["GET"]),
                 Route("/metrics", self._metrics, methods=["GET"]),
             ],
@@ -114,6 +125,7 @@ class Service:
         """Open the store, start the worker; on exit, let in-flight deliveries finish. A parent
         router that mounts ``app`` uses this as (part of) its own lifespan."""
         self.store = StateStore(Path(self.state_path))
+        self.runtime.state = self.store  # profile-request destinations keep their profiles there
         self._wake, self._stop = asyncio.Event(), asyncio.Event()
         durable = Durable(self.runtime, self.store)
         async with self.runtime:
@@ -129,6 +141,7 @@ class Service:
                 await asyncio.gather(*workers, return_exceptions=True)
         self.store.close()
         self.store = None
+        self.runtime.state = None
 
     async def _deliver_inbox(self, durable: Durable) -> None:
         def settled(inbox_id: int, outcomes: list[Outcome]) -> None:
@@ -215,6 +228,8 @@ class Service:
         batch = data.get("batch")
         if not isinstance(batch, list):
             raise _Rejected(400, 'a batch is {"batch": [events...]}', "batch")
+        if len(batch) > MAX_BATCH_EVENTS:
+            raise _Rejected(400, f"the batch holds {len(batch):,} events; at most {MAX_BATCH_EVENTS:,}", "size")
         events = []
         for index, event in enumerate(batch):
             if not isinstance(event, dict):

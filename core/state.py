@@ -6,7 +6,9 @@
   destination down), with their raw event, attempts, last error and next attempt time;
 - dead letters: events given up on, with the raw event (so a fixed mapping can be applied
   again), the mapping's hash, the error a person can act on, attempts, first and last seen;
-- the inbox (``destkit serve``): events accepted and answered 200, until they are settled.
+- the inbox (``destkit serve``): events accepted and answered 200, until they are settled;
+- profiles (profile-request destinations): per destination and identity, the audiences the
+  person is in and the attributes kept for them, read by the service's edge lookup.
 
 WAL mode lets readers work beside one writer; every change is its own short transaction,
 committed before destkit moves on, so a process killed at any point loses at most what was
@@ -17,6 +19,7 @@ in flight. Several processes may share one file. The schema version is SQLite's
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -27,7 +30,7 @@ from typing import Any
 
 from .errors import DestkitError
 
-__all__ = ["StateStore", "StateError", "ParkedDelivery", "DeadLetter", "DEFAULT_STATE_PATH", "MIGRATIONS"]
+__all__ = ["StateStore", "StateError", "ParkedDelivery", "DeadLetter", "StoredProfile", "DEFAULT_STATE_PATH", "MIGRATIONS"]
 
 DEFAULT_STATE_PATH = Path(".destkit") / "state.db"
 
@@ -79,6 +82,18 @@ MIGRATIONS: list[str] = [
         received_at REAL NOT NULL,
         event TEXT NOT NULL
     );
+    """,
+    # 3: profiles kept by profile-request destinations, one row per identity
+    """
+    CREATE TABLE profiles (
+        destination TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        segments TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (destination, namespace, identity)
+    ) WITHOUT ROWID;
     """,
 ]
 
@@ -134,6 +149,16 @@ class DeadLetter:
         return data
 
 
+@dataclass(frozen=True)
+class StoredProfile:
+    """What a profile-request destination keeps for one identity: audience ids in the order
+    they were entered, and attributes by name."""
+
+    segments: list[str]
+    attributes: dict[str, Any]
+    updated_at: float
+
+
 def _iso(stamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
@@ -141,7 +166,7 @@ def _iso(stamp: float) -> str:
 class StateStore:
     """One state file. Not shared between threads: open one per thread or process."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         try:
             if str(path) != ":memory:":
@@ -358,6 +383,53 @@ class StateStore:
 
     def inbox_depth(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0])
+
+    # --- profiles (profile-request destinations) ----------------------------------------------------
+
+    def update_profile(
+        self,
+        destination: str,
+        identities: Iterable[tuple[str, str]],
+        *,
+        entered: Iterable[str] = (),
+        exited: Iterable[str] = (),
+        attributes: dict[str, Any] | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Apply one change to the profile of each identity (namespace, id), in one transaction:
+        audiences entered and exited, and attributes set (a None value removes one)."""
+        stamp = time.time() if now is None else now
+        entered, exited = list(entered), set(exited)
+        with self._transaction() as db:
+            for namespace, identity in identities:
+                row = db.execute(
+                    "SELECT segments, attributes FROM profiles WHERE destination = ? AND namespace = ? AND identity = ?",
+                    (destination, namespace, identity),
+                ).fetchone()
+                segments: list[str] = json.loads(row[0]) if row else []
+                kept: dict[str, Any] = json.loads(row[1]) if row else {}
+                segments = [s for s in segments if s not in exited]
+                segments += [s for s in entered if s not in segments]
+                for name, value in (attributes or {}).items():
+                    if value is None:
+                        kept.pop(name, None)
+                    else:
+                        kept[name] = value
+                db.execute(
+                    "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, ?, ?)",
+                    (destination, namespace, identity, json.dumps(segments), json.dumps(kept, ensure_ascii=False), stamp),
+                )
+
+    def profile(self, destination: str, namespace: str, identity: str) -> StoredProfile | None:
+        row = self.db.execute(
+            "SELECT segments, attributes, updated_at FROM profiles WHERE destination = ? AND namespace = ? AND identity = ?",
+            (destination, namespace, identity),
+        ).fetchone()
+        return None if row is None else StoredProfile(json.loads(row[0]), json.loads(row[1]), float(row[2]))
+
+    def profile_count(self, destination: str | None = None) -> int:
+        query = "SELECT COUNT(*) FROM profiles" + (" WHERE destination = ?" if destination else "")
+        return int(self.db.execute(query, (destination,) if destination else ()).fetchone()[0])
 
     def integrity(self) -> str:
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])

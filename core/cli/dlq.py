@@ -91,12 +91,17 @@ def replay_dead(state_path: str, config_path: str, code: str | None, ids: tuple[
     if not code and not ids:
         raise click.UsageError("say which: --code CODE or dead letter IDs")
     try:
-        runtime = Runtime(load_config(config_path))
+        config = load_config(config_path)
     except DestkitError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(USAGE_ERROR)
     counts: Counter[str] = Counter()
     with _open(state_path) as store:
+        try:
+            runtime = Runtime(config, state=store)
+        except DestkitError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(USAGE_ERROR)
         letters = store.dead_letters(code=code, ids=ids or None)
         durable = Durable(runtime, store, force=True)
 

@@ -74,8 +74,9 @@ def run_parked(config_path: str, state_path: str, wait: bool) -> None:
                 )
 
     try:
-        runtime = Runtime(load_config(config_path))
+        config = load_config(config_path)
         store = StateStore(state_path)
+        runtime = Runtime(config, state=store)
     except DestkitError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(USAGE_ERROR)

@@ -81,13 +81,11 @@ def replay(
         try:
             if sandbox:
                 config = stack.enter_context(sandboxed(config))
-            runtime = Runtime(config, concurrency=concurrency, dry_run=sys.stdout if dry_run else None)
             # A rehearsal (dry run, sandbox) must not mark real deliveries as done.
             use_state = not no_state and not dry_run and (state_path is not None or not sandbox)
-            durable = None
-            if use_state:
-                store = stack.enter_context(StateStore(state_path or DEFAULT_STATE_PATH))
-                durable = Durable(runtime, store, force=force)
+            store = stack.enter_context(StateStore(state_path or DEFAULT_STATE_PATH)) if use_state else None
+            runtime = Runtime(config, concurrency=concurrency, dry_run=sys.stdout if dry_run else None, state=store)
+            durable = Durable(runtime, store, force=force) if store is not None else None
         except DestkitError as exc:
             _usage_error(exc)
         summary = Summary()

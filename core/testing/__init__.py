@@ -31,6 +31,7 @@ from ..outcome import Outcome
 from ..plugin import Destination
 from ..registry import Registry
 from ..runtime import Runtime
+from ..state import StateStore
 from .server import LoopbackServer, RecordedRequest, Reply
 
 __all__ = [
@@ -112,12 +113,14 @@ async def arun_action(
     mapping: Mapping[str, Any] | None = None,
     respond: ResponseHandler | None = None,
     retry: Mapping[str, Any] | None = None,
+    state: StateStore | None = None,
 ) -> ActionRun:
     """Run one action of ``destination`` on ``event`` through the runtime, offline.
 
     The action's default mapping applies unless ``mapping`` overrides fields; its trigger is
     bypassed. ``respond`` answers each request (200 ``{}`` by default). Waits between retries
-    are recorded in ``sleeps``, not slept.
+    are recorded in ``sleeps``, not slept. ``state`` is the state store the action's
+    ``ctx.profiles`` keeps profiles in (profile-request destinations).
     """
     transport = RecordingTransport(respond)
     sleeps: list[float] = []
@@ -136,7 +139,9 @@ async def arun_action(
     }
     if retry is not None:
         entry["retry"] = dict(retry)
-    runtime = Runtime({"destinations": [entry]}, registry=Registry.of(destination), transport=transport, sleep=no_sleep)
+    runtime = Runtime(
+        {"destinations": [entry]}, registry=Registry.of(destination), transport=transport, sleep=no_sleep, state=state
+    )
     async with runtime:
         outcomes = await runtime.deliver(event)
     return ActionRun(outcomes[0], transport.requests, sleeps)

@@ -20,10 +20,11 @@ KEY = "wk-e2e-0123456789"
 
 
 class Serve:
-    def __init__(self, config: Path, state: Path) -> None:
+    def __init__(self, config: Path, state: Path, *options: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [DESTKIT, "serve", "--config", str(config), "--port", str(self.port), "--state", str(state), "--grace", "5"]
+        args += options
         self.process = subprocess.Popen(args, stderr=subprocess.DEVNULL)
         for _ in range(200):
             try:
@@ -128,3 +129,67 @@ def test_nothing_accepted_is_lost_across_a_stop_and_restart(tmp_path: Path, stop
         serve.process.terminate()
         serve.process.wait(20)
         sandbox.stop()
+
+
+def test_profile_lookups_on_a_real_service_fed_by_the_segment_library(tmp_path: Path) -> None:
+    config = {
+        "serve": {"write_keys": [KEY], "edge_tokens": ["${EDGE_TOKEN}"]},
+        "destinations": [
+            {
+                "name": "personalization",
+                "type": "custom-personalization-with-attributes",
+                "settings": {"datastream_id": "web"},
+                "subscriptions": [
+                    {
+                        "name": "profile",
+                        "action": "sync_profile",
+                        "mapping": {"attributes": {"plan": {"@path": "$.traits.plan"}}},
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "serve.json"
+    path.write_text(json.dumps(config))
+    os.environ["EDGE_TOKEN"] = "edge-e2e-token-0123"
+    try:
+        serve = Serve(path, tmp_path / "state.db")
+    finally:
+        del os.environ["EDGE_TOKEN"]
+    audience = {"personas": {"computation_class": "audience", "computation_key": "trial_users"}}
+    try:
+        send_with_segment_library(
+            serve.url, [("identify", ("user-7", {"plan": "pro"})), ("identify", ("user-7", {"trial_users": True}, audience))]
+        )
+        wait_for(lambda: serve.health()["queue"] == 0)
+        body = {"event": {"xdm": {"identityMap": {"userId": [{"id": "user-7", "primary": True}]}}}}
+        url = f"{serve.url}/ee/v2/interact?dataStreamId=web"
+        (anonymous,) = httpx.post(url, json=body).json()["handle"][0]["payload"]
+        assert anonymous["segments"] == [{"id": "trial_users"}] and "attributes" not in anonymous
+        token = {"Authorization": "Bearer edge-e2e-token-0123"}
+        (authenticated,) = httpx.post(url, json=body, headers=token).json()["handle"][0]["payload"]
+        assert authenticated["attributes"] == {"plan": {"value": "pro"}}
+        assert httpx.post(url, json=body, headers={"Authorization": "Bearer nope-nope"}).status_code == 401
+    finally:
+        serve.process.terminate()
+        serve.process.wait(20)
+
+
+def test_the_example_service_runs_sandboxed(tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    serve = Serve(examples / "serve.yaml", tmp_path / "state.db", "--sandbox")
+    try:
+        events = [json.loads(line) for line in (examples / "events.jsonl").read_text().splitlines()]
+        answer = httpx.post(f"{serve.url}/v1/batch", json={"batch": events}, auth=("wk-example-0123456789", ""))
+        assert answer.status_code == 200
+        wait_for(lambda: serve.health()["queue"] == 0)
+        metrics = httpx.get(f"{serve.url}/metrics").text
+        delivered = 'destkit_outcomes_total{destination="target",status="delivered",subscription="profile traits"}'
+        assert float(metrics.split(delivered)[1].split()[0]) > 40  # Adobe Target, played by its sandbox
+        body = {"event": {"xdm": {"identityMap": {"userId": [{"id": "user-005", "primary": True}]}}}}
+        payload = httpx.post(f"{serve.url}/ee/v2/interact?dataStreamId=web", json=body).json()["handle"][0]["payload"]
+        assert [entry["alias"] for entry in payload] == ["personalizationAlias", "target-edge"]
+        assert all(entry["segments"] for entry in payload)
+    finally:
+        serve.process.terminate()
+        serve.process.wait(20)

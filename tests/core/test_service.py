@@ -6,6 +6,8 @@ import asyncio
 import base64
 import gzip
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +94,7 @@ async def test_the_write_key_is_checked(running: Any, headers: dict[str, str], b
             {"batch": [{"type": "track", "userId": "u", "event": "e", "properties": {"b": "x" * 33_000}}]},
             "batch[0] is 33,",
         ),
+        ("/v1/batch", {"batch": [{"type": "track", "userId": "u", "event": "e"}] * 2501}, "holds 2,501 events; at most 2,500"),
         ("/v1/batch", {"events": []}, 'a batch is {"batch": [events...]}'),
         ("/v1/batch", {"batch": ["nope"]}, "batch[0] is not a JSON object"),
     ],
@@ -151,3 +154,12 @@ def test_the_timestamp_is_corrected_for_the_senders_clock() -> None:
 def test_serve_needs_a_write_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="serve needs at least one write key"):
         Service({"destinations": []}, state_path=tmp_path / "s.db")
+
+
+def test_the_embedding_example_runs_both_ways() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "embedding.py"
+    result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "runtime: crm/every event delivered after 1 attempt(s)" in result.stdout
+    assert "mounted: POST /segment/v1/identify -> 200" in result.stdout
+    assert "webhook received 2 event(s): track, identify" in result.stdout
