@@ -6,6 +6,10 @@ event. A value that resolves to "missing" drops its key; ``null`` stays. :func:`
 checks the whole mapping up front and raises :class:`MappingError` with a JSON pointer to
 the spot; evaluating never raises anything but :class:`MappingFailed`.
 
+Each directive compiles into a node (a small function); :func:`compile_mapping` then writes
+the whole mapping out as one Python function (:mod:`.codegen`), inlining paths, objects,
+``@if``, ``@coalesce``, ``@case``, ``@template`` and the like, and calling the other nodes.
+
 destkit extensions (not in Segment): ``@coalesce`` and ``@hash``; ``@path`` accepts full
 JSONPath; ``@replace`` has no 10-character limit; ``@case`` and ``@replace`` are checked
 when the mapping compiles instead of when an event arrives.
@@ -20,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import MappingError, MappingFailed
+from .codegen import Source, as_function, emit, literal
 from .jsvalues import MISSING, js_json, js_string, js_truthy
 from .paths import compile_path
 
@@ -39,18 +44,32 @@ def compile_mapping(mapping: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         raise MappingError(f"a mapping is an object of fields, not {type(mapping).__name__}")
     if _directive_name(mapping, "") is not None:
         raise MappingError("a mapping is an object of fields; put the directive under a field name")
-    node = compile_node(mapping, "")
+    try:
+        node = compile_node(mapping, "")
+    except RecursionError:
+        raise MappingError("the mapping nests too deeply") from None
+    written = as_function(node, "mapping", wrap=_as_mapping_failed)
+    if written is not None:
+        return written
 
-    def apply(event: dict[str, Any]) -> dict[str, Any]:
+    def apply(event: dict[str, Any]) -> dict[str, Any]:  # the same, one node calling the next
         try:
             result: dict[str, Any] = node(event)
-        except MappingFailed:
-            raise
-        except Exception as exc:  # an evaluation bug must not end a run
-            raise MappingFailed(f"mapping could not be applied: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            wrapped = _as_mapping_failed(exc)
+            if wrapped is exc:
+                raise
+            raise wrapped from exc
         return result
 
     return apply
+
+
+def _as_mapping_failed(exc: Exception) -> Exception:
+    if isinstance(exc, MappingFailed):
+        return exc
+    # An evaluation bug must not end a run: it is this event's failure.
+    return MappingFailed(f"mapping could not be applied: {type(exc).__name__}: {exc}")
 
 
 # --- the generic part: objects, arrays, literals ------------------------------------------------
@@ -98,7 +117,12 @@ def _constant(value: Any) -> Node:
         return value
 
     constant.constant = True  # type: ignore[attr-defined]
+    constant.emit = lambda source, arg, depth: "M" if value is MISSING else literal(source, value)  # type: ignore[attr-defined]
     return constant
+
+
+def _is_missing_constant(node: Node) -> bool:
+    return getattr(node, "constant", False) and node(None) is MISSING
 
 
 def _object_node(value: dict[str, Any], pointer: str) -> Node:
@@ -112,6 +136,21 @@ def _object_node(value: dict[str, Any], pointer: str) -> Node:
                 out[key] = resolved
         return out
 
+    def emit_object(source: Source, arg: str, depth: int) -> str:
+        out = source.temp()
+        source.line(f"{out} = {{}}", depth)
+        for key, node in items:
+            if _is_missing_constant(node):
+                continue
+            target = f"{out}[{literal(source, key)}]"
+            if getattr(node, "constant", False):
+                source.line(f"{target} = {literal(source, node(None))}", depth)
+            else:
+                value = emit(node, source, arg, depth)
+                source.line(f"if {value} is not M: {target} = {value}", depth)
+        return out
+
+    obj.emit = emit_object  # type: ignore[attr-defined]
     return obj
 
 
@@ -122,6 +161,13 @@ def _array_node(value: list[Any], pointer: str) -> Node:
         # JSON has no "missing": a missing item becomes null, as JSON.stringify makes it.
         return [None if (resolved := node(event)) is MISSING else resolved for node in nodes]
 
+    def emit_array(source: Source, arg: str, depth: int) -> str:
+        values = [emit(node, source, arg, depth) for node in nodes]
+        out = source.temp()
+        source.line(f"{out} = [{', '.join(f'None if {value} is M else {value}' for value in values)}]", depth)
+        return out
+
+    array.emit = emit_array  # type: ignore[attr-defined]
     return array
 
 
@@ -212,6 +258,22 @@ def _template(arg: Any, pointer: str) -> Node:
             out.append(text.translate(_HTML_ENTITIES) if escape and isinstance(value, str) else text)
         return "".join(out)
 
+    def emit_template(source: Source, arg: str, depth: int) -> str:
+        pieces = []
+        for part in parts:
+            if isinstance(part, str):
+                pieces.append(repr(part))
+                continue
+            getter, escape = part
+            v = emit(getter, source, arg, depth)
+            to_text = source.names.setdefault("_js_string", js_string) and "_js_string"
+            as_string = f"{v}.translate({source.bind(_HTML_ENTITIES)})" if escape else v
+            pieces.append(f'("" if {v} is M or {v} is None else {as_string} if isinstance({v}, str) else {to_text}({v}))')
+        out = source.temp()
+        source.line(f"{out} = {' + '.join(pieces)}", depth)
+        return out
+
+    template.emit = emit_template  # type: ignore[attr-defined]
     return template
 
 
@@ -229,7 +291,8 @@ def _array_path(arg: Any, pointer: str) -> Node:
         raise MappingError("@arrayPath's item shape must be an object", f"{pointer}/1")
     if not shape:
         return root
-    item = compile_node(shape, f"{pointer}/1")  # evaluated with each item as its root
+    item_node = compile_node(shape, f"{pointer}/1")  # evaluated with each item as its root
+    item = as_function(item_node, "item") or item_node
 
     def array_path(event: Any) -> Any:
         value = root(event)
@@ -289,6 +352,21 @@ def _if(arg: Any, pointer: str) -> Node:
     def if_(event: Any) -> Any:
         return then(event) if condition(event) else otherwise(event)
 
+    exists = "exists" in options
+
+    def emit_if(source: Source, arg: str, depth: int) -> str:
+        value = emit(tested, source, arg, depth)
+        if exists:
+            source.line(f"if {value} is not M and {value} is not None:", depth)
+        else:
+            source.line(f"if not {source.bind(_js_blank)}({value}):", depth)
+        result = source.temp()
+        source.line(f"{result} = {emit(then, source, arg, depth + 1)}", depth + 1)
+        source.line("else:", depth)
+        source.line(f"{result} = {emit(otherwise, source, arg, depth + 1)}", depth + 1)
+        return result
+
+    if_.emit = emit_if  # type: ignore[attr-defined]
     return if_
 
 
@@ -305,6 +383,18 @@ def _coalesce(arg: Any, pointer: str) -> Node:
                 return value
         return MISSING
 
+    def emit_coalesce(source: Source, arg: str, depth: int) -> str:
+        result = source.temp()
+        for node in nodes:  # each next try sits in the previous one's else branch
+            value = emit(node, source, arg, depth)
+            source.line(f"if {value} is not M and {value} is not None:", depth)
+            source.line(f"{result} = {value}", depth + 1)
+            source.line("else:", depth)
+            depth += 1
+        source.line(f"{result} = M", depth)
+        return result
+
+    coalesce.emit = emit_coalesce  # type: ignore[attr-defined]
     return coalesce
 
 
@@ -316,6 +406,13 @@ def _exclude_when_null(arg: Any, pointer: str) -> Node:
         value = inner(event)
         return MISSING if value is None else value
 
+    def emit_exclude(source: Source, arg: str, depth: int) -> str:
+        value = emit(inner, source, arg, depth)
+        result = source.temp()
+        source.line(f"{result} = M if {value} is None else {value}", depth)
+        return result
+
+    exclude_when_null.emit = emit_exclude  # type: ignore[attr-defined]
     return exclude_when_null
 
 
@@ -335,6 +432,13 @@ def _case(arg: Any, pointer: str) -> Node:
         resolved = value(event)
         return convert(resolved) if isinstance(resolved, str) else resolved
 
+    def emit_case(source: Source, arg: str, depth: int) -> str:
+        resolved = emit(value, source, arg, depth)
+        result = source.temp()
+        source.line(f"{result} = {resolved}.{operator}() if isinstance({resolved}, str) else {resolved}", depth)
+        return result
+
+    case.emit = emit_case  # type: ignore[attr-defined]
     return case
 
 
@@ -464,6 +568,11 @@ def _transform(arg: Any, pointer: str) -> Node:
     def transform(event: Any) -> Any:
         return mapping(apply(event))  # the mapping reads the applied object, not the event
 
+    def emit_transform(source: Source, arg: str, depth: int) -> str:
+        applied = emit(apply, source, arg, depth)
+        return emit(mapping, source, applied, depth)
+
+    transform.emit = emit_transform  # type: ignore[attr-defined]
     return transform
 
 

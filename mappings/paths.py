@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .codegen import Source, path_expression
 from .jsvalues import MISSING
 
 __all__ = ["compile_path", "Getter", "is_plain_path"]
@@ -54,6 +55,18 @@ def _whole(value: Any) -> Any:
     return value
 
 
+_whole.emit = lambda source, arg, depth: arg  # type: ignore[attr-defined]
+
+
+def _emitter(keys: tuple[str, ...]) -> Callable[[Source, str, int], str]:
+    def emit(source: Source, arg: str, depth: int) -> str:
+        result = source.temp()
+        source.line(f"{result} = {path_expression(source, arg, keys, _step)}", depth)
+        return result
+
+    return emit
+
+
 def _step(value: Any, key: str) -> Any:
     if type(value) is dict:
         return value.get(key, MISSING)
@@ -66,6 +79,13 @@ def _step(value: Any, key: str) -> Any:
 
 
 def _plain_getter(keys: tuple[str, ...]) -> Getter:
+    getter = _plain_closure(keys)
+    getter.keys = keys  # type: ignore[attr-defined]  # written out inline by the code generator
+    getter.emit = _emitter(keys)  # type: ignore[attr-defined]
+    return getter
+
+
+def _plain_closure(keys: tuple[str, ...]) -> Getter:
     # Specialised closures for the common short paths: most mapped fields are one to three deep.
     if len(keys) == 1:
         (k1,) = keys

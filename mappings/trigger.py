@@ -1,4 +1,5 @@
-"""Triggers: Segment's subscription language, parsed once into a predicate over the raw event.
+"""Triggers: Segment's subscription language, parsed once into a predicate over the raw event
+(written out as one Python expression, see :mod:`.codegen`).
 
 ::
 
@@ -27,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TriggerSyntaxError
-from .jsvalues import MISSING
-from .paths import compile_path
+from .codegen import Source, literal, path_expression
+from .paths import _step, compile_path
 
 __all__ = ["compile_trigger", "Trigger", "TOP_FIELDS", "NESTED_FIELDS"]
 
@@ -92,10 +93,13 @@ def _tokenize(expression: str) -> list[_Token]:
 
 
 class _Parser:
+    """Parses the expression into Python source for one predicate (see :mod:`.codegen`)."""
+
     def __init__(self, expression: str) -> None:
         self.expression = expression
         self.tokens = _tokenize(expression)
         self.index = 0
+        self.source = Source()
 
     @property
     def token(self) -> _Token:
@@ -123,30 +127,32 @@ class _Parser:
     def parse(self) -> Trigger:
         if self.token.kind == "end":
             raise self.fail("empty trigger", 'a condition such as type = "track"')
-        predicate = self.or_expr()
+        condition = self.or_expr()
         if self.token.kind != "end":
             raise self.fail("unexpected token", "'and', 'or' or the end")
-        return predicate
+        try:
+            return self.source.function("trigger", condition)
+        except (SyntaxError, RecursionError, MemoryError):
+            raise TriggerSyntaxError("the expression nests too deeply", self.expression, 1) from None
 
-    def or_expr(self) -> Trigger:
+    def or_expr(self) -> str:
         parts = [self.and_expr()]
         while self.keyword("or"):
             parts.append(self.and_expr())
-        return _any(parts)
+        return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
 
-    def and_expr(self) -> Trigger:
+    def and_expr(self) -> str:
         parts = [self.unary()]
         while self.keyword("and"):
             parts.append(self.unary())
-        return _all(parts)
+        return parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
 
-    def unary(self) -> Trigger:
+    def unary(self) -> str:
         if self.token.kind == "not":
             self.index += 1
             if self.token.kind == "ident" and self.token.text in ("contains", "match"):
                 return self.function(negate=True)
-            inner = self.unary()
-            return lambda event: not inner(event)
+            return f"(not {self.unary()})"
         if self.token.kind == "lparen":
             self.index += 1
             inner = self.or_expr()
@@ -160,24 +166,26 @@ class _Parser:
             return self.function(negate=False)
         return self.comparison()
 
-    def field(self) -> Callable[[dict[str, Any]], Any]:
+    def field(self) -> str:
+        """An expression for the field's value (MISSING when absent)."""
         token = self.token
         if token.kind != "ident" or token.text in ("and", "or"):
             raise self.fail("expected a field", _FIELD_HELP)
         self.index += 1
         head, _, rest = token.text.partition(".")
         if head in TOP_FIELDS and not rest:
-            return _top_getter(head)
+            return f"event.get({head!r}, M)"
         if head in NESTED_FIELDS and rest:
-            getter = compile_path(_unescape(rest))
             if head == "context":
-                return lambda event: getter(event.get("context", MISSING))
-
-            def properties(event: dict[str, Any]) -> Any:
-                container = event.get("traits" if event.get("type") in _TRAIT_CALLS else "properties", MISSING)
-                return getter(container)
-
-            return properties
+                container = "event.get('context', M)"
+            else:  # as in Segment, identify and group calls keep these in traits
+                self.source.names["_TRAIT_CALLS"] = _TRAIT_CALLS
+                container = "event.get('traits' if event.get('type') in _TRAIT_CALLS else 'properties', M)"
+            getter = compile_path(_unescape(rest))
+            keys = getattr(getter, "keys", None)
+            if keys is not None:
+                return path_expression(self.source, container, keys, _step)
+            return f"{self.source.bind(getter)}({container})"
         raise self.fail(f"unknown field {token.text!r}", _FIELD_HELP, token, say_found=False)
 
     def value(self) -> _Token:
@@ -187,13 +195,33 @@ class _Parser:
             return token
         raise self.fail("expected a value", 'a "string", a number, true, false or null')
 
-    def comparison(self) -> Trigger:
+    def comparison(self) -> str:
         get = self.field()
         operator = self.take("op", "an operator (=, !=, <, <=, >, >=)").text
         token = self.value()
-        return _compare(get, operator, token, self)
+        return self.compare(get, operator, token)
 
-    def function(self, negate: bool) -> Trigger:
+    def compare(self, get: str, operator: str, token: _Token) -> str:
+        value = self.source.temp()
+        if token.kind == "ident":  # true, false, null
+            if operator not in ("=", "!="):
+                raise self.fail(f"{token.text} can only be compared with = or !=", "a number", token)
+            if token.text == "null":
+                if operator == "=":
+                    return f"(({value} := {get}) is M or {value} is None)"
+                return f"(({value} := {get}) is not M and {value} is not None)"
+            wanted = (token.text == "true") == (operator == "=")
+            return f"({get} is {wanted})"  # a real boolean, not 1 or "true"
+        if token.kind == "string":
+            if operator not in ("=", "!="):
+                raise self.fail(f"{operator} compares numbers, not strings", "a number", token)
+            return f"({get} {'==' if operator == '=' else '!='} {token.value!r})"  # != is true when missing, as in Segment
+        python_operator = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[operator]
+        number = literal(self.source, token.value)
+        self.source.names["_NUMBER"] = (int, float)
+        return f"(isinstance({value} := {get}, _NUMBER) and {value}.__class__ is not bool and {value} {python_operator} {number})"
+
+    def function(self, negate: bool) -> str:
         name = self.token.text
         self.index += 1
         self.take("lparen", "'('")
@@ -205,82 +233,24 @@ class _Parser:
         self.index += 1
         self.take("rparen", "')'")
         text: str = pattern_token.value
+        actual = self.source.temp()
         if name == "contains":
-            test: Callable[[str], bool] = lambda actual: text in actual  # noqa: E731
+            test = f"{text!r} {'not in' if negate else 'in'} {actual}"
         else:
             regex = re.compile("".join(".*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", text)), re.DOTALL)
-            test = lambda actual: regex.fullmatch(actual) is not None  # noqa: E731
-        if negate:
-            return lambda event: isinstance(actual := get(event), str) and not test(actual)
-        return lambda event: isinstance(actual := get(event), str) and test(actual)
+            test = f"{self.source.bind(regex)}.fullmatch({actual}) is {'' if negate else 'not '}None"
+        # Both need a string: a missing or non-text field is false, negated or not.
+        return f"(isinstance({actual} := {get}, str) and {test})"
 
 
 _FIELD_HELP = "type, event, name, userId, properties.<name>, traits.<name> or context.<name>"
-
-
-def _top_getter(name: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda event: event.get(name, MISSING)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _compare(get: Callable[[dict[str, Any]], Any], operator: str, token: _Token, parser: _Parser) -> Trigger:
-    if token.kind == "ident":  # true, false, null
-        if operator not in ("=", "!="):
-            raise parser.fail(f"{token.text} can only be compared with = or !=", "a number", token)
-        if token.text == "null":
-            if operator == "=":
-                return lambda event: (value := get(event)) is MISSING or value is None
-            return lambda event: (value := get(event)) is not MISSING and value is not None
-        expected_bool = token.text == "true"
-        if operator == "=":
-            return lambda event: get(event) is expected_bool
-        return lambda event: get(event) is (not expected_bool)
-    if token.kind == "string":
-        if operator not in ("=", "!="):
-            raise parser.fail(f"{operator} compares numbers, not strings", "a number", token)
-        text = token.value
-        if operator == "=":
-            return lambda event: get(event) == text
-        return lambda event: get(event) != text  # true when missing, as in Segment
-    number = token.value
-    checks: dict[str, Callable[[Any], bool]] = {
-        "=": lambda actual: actual == number,
-        "!=": lambda actual: actual != number,
-        "<": lambda actual: actual < number,
-        "<=": lambda actual: actual <= number,
-        ">": lambda actual: actual > number,
-        ">=": lambda actual: actual >= number,
-    }
-    check = checks[operator]
-    return lambda event: _is_number(actual := get(event)) and check(actual)
-
-
-def _all(parts: list[Trigger]) -> Trigger:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-        return lambda event: a(event) and b(event)
-    if len(parts) == 3:
-        a, b, c = parts
-        return lambda event: a(event) and b(event) and c(event)
-    return lambda event: all(part(event) for part in parts)
-
-
-def _any(parts: list[Trigger]) -> Trigger:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-        return lambda event: a(event) or b(event)
-    return lambda event: any(part(event) for part in parts)
 
 
 def compile_trigger(expression: str) -> Trigger:
     """Compile a trigger expression into ``event -> bool``; raises :class:`TriggerSyntaxError`."""
     if not isinstance(expression, str):
         raise TriggerSyntaxError(f"a trigger is a string, not {type(expression).__name__}", str(expression), 1)
-    return _Parser(expression).parse()
+    try:
+        return _Parser(expression).parse()
+    except RecursionError:
+        raise TriggerSyntaxError("the expression nests too deeply", expression, 1) from None

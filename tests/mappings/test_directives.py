@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from destkit import MappingError, MappingFailed, compile_mapping
+from destkit.mappings.directives import compile_node
 
 EVENT: dict[str, Any] = {
     "type": "identify",
@@ -46,157 +47,171 @@ def one(directive: Any, event: dict[str, Any] | None = None) -> Any:
     return run({"out": directive}, event).get("out", "<missing>")
 
 
-@pytest.mark.parametrize(
-    ("directive", "expected"),
-    [
-        # literals and plain structures
-        ("plain", "plain"),
-        (42, 42),
-        (None, None),
-        ({"nested": {"a": 1}}, {"nested": {"a": 1}}),
-        ([1, {"@path": "$.userId"}], [1, "user-1"]),
-        ([{"@path": "$.nope"}], [None]),  # JSON has no undefined: a missing item is null
-        # @path: with or without $., bracket indexes, whole event, missing vs null
-        ({"@path": "$.userId"}, "user-1"),
-        ({"@path": "userId"}, "user-1"),
-        ({"@path": "$.traits.address.city"}, "San Francisco"),
-        ({"@path": "$.traits.address.geo.lat"}, 37.7),
-        ({"@path": "$.properties.products[1].sku"}, "p2"),
-        ({"@path": "properties.products.0.sku"}, "p1"),
-        ({"@path": "$.properties.products[9].sku"}, "<missing>"),
-        ({"@path": "$.traits.nothing"}, None),
-        ({"@path": "$.traits.missing"}, "<missing>"),
-        ({"@path": "$.traits.name.first"}, "<missing>"),
-        # @path with JSONPath beyond plain paths: wildcards and filters give lists
-        ({"@path": "$.properties.products[*].sku"}, ["p1", "p2"]),
-        ({"@path": "$.properties.products[?(@.price > 20)].sku"}, ["p2"]),
-        ({"@path": "$..sku"}, ["p1", "p2", "solo"]),
-        ({"@path": "$.properties.nothing[*].sku"}, "<missing>"),
-        # @template: missing renders empty, numbers and booleans as JavaScript, HTML escaped in {{ }}
-        ({"@template": "Hello, {{traits.name}}!"}, "Hello, Peter O&#39;Toole!"),
-        ({"@template": "Hello, {{{traits.name}}}!"}, "Hello, Peter O'Toole!"),
-        ({"@template": "Hello, {{traits.fullName}}!"}, "Hello, !"),
-        ({"@template": "{{traits.vip}} {{traits.logins}} {{traits.score}} {{traits.whole}}"}, "true 5 19.99 3"),
-        ({"@template": "{{traits.nothing}}|{{traits.optout}}|{{traits.zero}}"}, "|false|0"),
-        ({"@template": "{{traits.tags}}"}, "a,b"),
-        ({"@template": "{{ userId }} ({{anonymousId}})"}, "user-1 (anon-1)"),
-        ({"@template": "no placeholders"}, "no placeholders"),
-        # @literal resolves its value (as Segment does)
-        ({"@literal": True}, True),
-        ({"@literal": "{{not a template}}"}, "{{not a template}}"),
-        ({"@literal": {"a": {"@path": "$.userId"}}}, {"a": "user-1"}),
-        # @if exists: null and missing are "not there"
-        ({"@if": {"exists": {"@path": "$.userId"}, "then": "yes", "else": "no"}}, "yes"),
-        ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": "no"}}, "no"),
-        ({"@if": {"exists": {"@path": "$.traits.nothing"}, "then": "yes", "else": "no"}}, "no"),
-        ({"@if": {"exists": {"@path": "$.traits.zero"}, "then": "yes", "else": "no"}}, "yes"),
-        ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes"}}, "<missing>"),
-        ({"@if": {"exists": {"@path": "$.userId"}, "else": "no"}}, "<missing>"),
-        ({"@if": {"exists": {"@path": "$.userId"}, "then": None}}, None),
-        # @if takes else only when the else value is truthy
-        ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": ""}}, "<missing>"),
-        ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": 0}}, "<missing>"),
-        ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": False}}, "<missing>"),
-        ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": None}}, "<missing>"),
-        ({"@if": {"exists": {"@path": "$.nope"}, "else": {"@path": "$.anonymousId"}}}, "anon-1"),
-        # @if blank: 0, false, "", null and missing are blank; then is taken when NOT blank
-        ({"@if": {"blank": {"@path": "$.traits.zero"}, "then": "filled", "else": "blank"}}, "blank"),
-        ({"@if": {"blank": {"@path": "$.traits.optout"}, "then": "filled", "else": "blank"}}, "blank"),
-        ({"@if": {"blank": {"@path": "$.traits.empty"}, "then": "filled", "else": "blank"}}, "blank"),
-        ({"@if": {"blank": {"@path": "$.traits.nothing"}, "then": "filled", "else": "blank"}}, "blank"),
-        ({"@if": {"blank": {"@path": "$.nope"}, "then": "filled", "else": "blank"}}, "blank"),
-        ({"@if": {"blank": {"@path": "$.traits.name"}, "then": "filled", "else": "blank"}}, "filled"),
-        ({"@if": {"blank": {"@path": "$.traits.vip"}, "then": "filled", "else": "blank"}}, "filled"),
-        ({"@if": {"blank": {"@path": "$.traits.address"}, "then": "filled", "else": "blank"}}, "filled"),
-        # @case: strings change, anything else passes through
-        ({"@case": {"operator": "lower", "value": {"@path": "$.traits.name"}}}, "peter o'toole"),
-        ({"@case": {"operator": "upper", "value": {"@path": "$.traits.name"}}}, "PETER O'TOOLE"),
-        ({"@case": {"operator": "upper", "value": {"@path": "$.traits.logins"}}}, 5),
-        ({"@case": {"operator": "upper", "value": {"@path": "$.nope"}}}, "<missing>"),
-        ({"@case": {"operator": "upper", "value": {"@path": "$.traits.nothing"}}}, None),
-        # @replace: literal patterns, global by default, case-sensitive by default
-        ({"@replace": {"pattern": "o", "replacement": "0", "value": {"@path": "$.traits.name"}}}, "Peter O'T00le"),
-        (
-            {"@replace": {"pattern": "o", "replacement": "0", "ignorecase": True, "value": {"@path": "$.traits.name"}}},
-            "Peter 0'T00le",
-        ),
-        (
-            {"@replace": {"pattern": "o", "replacement": "0", "global": False, "value": {"@path": "$.traits.name"}}},
-            "Peter O'T0ole",
-        ),
-        ({"@replace": {"pattern": ".", "value": "a.b.c"}}, "abc"),  # a pattern is text, not a regex
-        ({"@replace": {"pattern": "a", "replacement": "\\1$&", "value": "xa"}}, "x\\1$&"),
-        (
-            {
-                "@replace": {
-                    "pattern": "e",
-                    "replacement": "E",
-                    "pattern2": "P",
-                    "replacement2": "p",
-                    "value": {"@path": "$.traits.name"},
-                }
-            },
-            "pEtEr O'ToolE",
-        ),
-        ({"@replace": {"pattern": "1", "replacement": "one", "value": {"@path": "$.traits.score"}}}, "one9.99"),
-        ({"@replace": {"pattern": "t", "replacement": "T", "value": {"@path": "$.traits.vip"}}}, "True"),
-        ({"@replace": {"pattern": "x", "value": {"@path": "$.nope"}}}, ""),  # missing gives ""
-        # @arrayPath: items mapped relative to each item; a single object becomes a list of one
-        (
-            {"@arrayPath": ["$.properties.products", {"id": {"@path": "$.sku"}, "cost": {"@path": "$.price"}}]},
-            [{"id": "p1", "cost": 10}, {"id": "p2", "cost": 25}],
-        ),
-        ({"@arrayPath": ["$.properties.single", {"id": {"@path": "$.sku"}}]}, [{"id": "solo"}]),
-        ({"@arrayPath": ["$.properties.products"]}, [{"sku": "p1", "price": 10}, {"sku": "p2", "price": 25}]),
-        ({"@arrayPath": ["$.properties.products", {}]}, [{"sku": "p1", "price": 10}, {"sku": "p2", "price": 25}]),
-        ({"@arrayPath": ["$.properties.nope", {"id": {"@path": "$.sku"}}]}, "<missing>"),
-        ({"@arrayPath": ["$.userId", {"id": {"@path": "$.sku"}}]}, "user-1"),
-        (
-            {"@arrayPath": ["$.properties.products", {"id": {"@path": "$.sku"}, "gone": {"@path": "$.nope"}}]},
-            [{"id": "p1"}, {"id": "p2"}],
-        ),
-        # @json: encode like JSON.stringify (compact, in order); a failed decode keeps the string
-        ({"@json": {"mode": "encode", "value": {"@path": "$.traits.address"}}}, '{"city":"San Francisco","geo":{"lat":37.7}}'),
-        ({"@json": {"mode": "encode", "value": {"@path": "$.traits.whole"}}}, "3"),
-        ({"@json": {"mode": "encode", "value": {"@path": "$.traits.name"}}}, '"Peter O\'Toole"'),
-        ({"@json": {"mode": "encode", "value": {"@path": "$.nope"}}}, "<missing>"),
-        ({"@json": {"mode": "decode", "value": {"@path": "$.traits.raw_json"}}}, {"a": 1}),
-        ({"@json": {"mode": "decode", "value": {"@path": "$.traits.bad_json"}}}, "{not json"),
-        ({"@json": {"mode": "decode", "value": {"@path": "$.traits.logins"}}}, 5),
-        # @flatten: nested keys joined by the separator; arrays by index unless omitArrays
-        ({"@flatten": {"separator": ".", "value": {"@path": "$.traits.address"}}}, {"city": "San Francisco", "geo.lat": 37.7}),
-        ({"@flatten": {"separator": "_", "value": {"a": [1, {"b": 2}]}}}, {"a_0": 1, "a_1_b": 2}),
-        ({"@flatten": {"separator": "_", "omitArrays": True, "value": {"a": [1, {"b": 2}]}}}, {"a": [1, {"b": 2}]}),
-        ({"@flatten": {"separator": ".", "value": {"@path": "$.nope"}}}, {}),
-        # @merge: later objects win with "right", earlier ones with "left"; non-objects ignored
-        ({"@merge": {"direction": "right", "objects": [{"a": 1, "b": 1}, {"b": 2}]}}, {"a": 1, "b": 2}),
-        ({"@merge": {"direction": "left", "objects": [{"a": 1, "b": 1}, {"b": 2}]}}, {"a": 1, "b": 1}),
-        (
-            {
-                "@merge": {
-                    "direction": "right",
-                    "objects": [{"@path": "$.traits.address"}, {"@path": "$.nope"}, {"city": "Oakland"}],
-                }
-            },
-            {"city": "Oakland", "geo": {"lat": 37.7}},
-        ),
-        # @transform: the mapping reads the applied object, not the event
-        ({"@transform": {"apply": {"who": {"@path": "$.userId"}}, "mapping": {"@template": "id={{who}}"}}}, "id=user-1"),
-        # @excludeWhenNull: null becomes missing, other values pass
-        ({"@excludeWhenNull": {"@path": "$.traits.nothing"}}, "<missing>"),
-        ({"@excludeWhenNull": {"@path": "$.traits.zero"}}, 0),
-        # destkit extensions: @coalesce (first neither missing nor null) and @hash
-        ({"@coalesce": [{"@path": "$.nope"}, {"@path": "$.traits.nothing"}, {"@path": "$.anonymousId"}]}, "anon-1"),
-        ({"@coalesce": [{"@path": "$.nope"}]}, "<missing>"),
-        ({"@hash": {"@path": "$.traits.email"}}, hashlib.sha256(b"peter@example.com").hexdigest()),
-        ({"@hash": hashlib.sha256(b"x").hexdigest()}, hashlib.sha256(b"x").hexdigest()),  # not hashed twice
-        ({"@hash": {"@path": "$.nope"}}, "<missing>"),
-        # _metadata may stand beside a directive
-        ({"@path": "$.userId", "_metadata": {"label": "User"}}, "user-1"),
-    ],
-)
+CASES = [
+    # literals and plain structures
+    ("plain", "plain"),
+    (42, 42),
+    (None, None),
+    ({"nested": {"a": 1}}, {"nested": {"a": 1}}),
+    ([1, {"@path": "$.userId"}], [1, "user-1"]),
+    ([{"@path": "$.nope"}], [None]),  # JSON has no undefined: a missing item is null
+    # @path: with or without $., bracket indexes, whole event, missing vs null
+    ({"@path": "$.userId"}, "user-1"),
+    ({"@path": "userId"}, "user-1"),
+    ({"@path": "$.traits.address.city"}, "San Francisco"),
+    ({"@path": "$.traits.address.geo.lat"}, 37.7),
+    ({"@path": "$.properties.products[1].sku"}, "p2"),
+    ({"@path": "properties.products.0.sku"}, "p1"),
+    ({"@path": "$.properties.products[9].sku"}, "<missing>"),
+    ({"@path": "$.traits.nothing"}, None),
+    ({"@path": "$.traits.missing"}, "<missing>"),
+    ({"@path": "$.traits.name.first"}, "<missing>"),
+    # @path with JSONPath beyond plain paths: wildcards and filters give lists
+    ({"@path": "$.properties.products[*].sku"}, ["p1", "p2"]),
+    ({"@path": "$.properties.products[?(@.price > 20)].sku"}, ["p2"]),
+    ({"@path": "$..sku"}, ["p1", "p2", "solo"]),
+    ({"@path": "$.properties.nothing[*].sku"}, "<missing>"),
+    # @template: missing renders empty, numbers and booleans as JavaScript, HTML escaped in {{ }}
+    ({"@template": "Hello, {{traits.name}}!"}, "Hello, Peter O&#39;Toole!"),
+    ({"@template": "Hello, {{{traits.name}}}!"}, "Hello, Peter O'Toole!"),
+    ({"@template": "Hello, {{traits.fullName}}!"}, "Hello, !"),
+    ({"@template": "{{traits.vip}} {{traits.logins}} {{traits.score}} {{traits.whole}}"}, "true 5 19.99 3"),
+    ({"@template": "{{traits.nothing}}|{{traits.optout}}|{{traits.zero}}"}, "|false|0"),
+    ({"@template": "{{traits.tags}}"}, "a,b"),
+    ({"@template": "{{ userId }} ({{anonymousId}})"}, "user-1 (anon-1)"),
+    ({"@template": "no placeholders"}, "no placeholders"),
+    # @literal resolves its value (as Segment does)
+    ({"@literal": True}, True),
+    ({"@literal": "{{not a template}}"}, "{{not a template}}"),
+    ({"@literal": {"a": {"@path": "$.userId"}}}, {"a": "user-1"}),
+    # @if exists: null and missing are "not there"
+    ({"@if": {"exists": {"@path": "$.userId"}, "then": "yes", "else": "no"}}, "yes"),
+    ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": "no"}}, "no"),
+    ({"@if": {"exists": {"@path": "$.traits.nothing"}, "then": "yes", "else": "no"}}, "no"),
+    ({"@if": {"exists": {"@path": "$.traits.zero"}, "then": "yes", "else": "no"}}, "yes"),
+    ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes"}}, "<missing>"),
+    ({"@if": {"exists": {"@path": "$.userId"}, "else": "no"}}, "<missing>"),
+    ({"@if": {"exists": {"@path": "$.userId"}, "then": None}}, None),
+    # @if takes else only when the else value is truthy
+    ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": ""}}, "<missing>"),
+    ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": 0}}, "<missing>"),
+    ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": False}}, "<missing>"),
+    ({"@if": {"exists": {"@path": "$.nope"}, "then": "yes", "else": None}}, "<missing>"),
+    ({"@if": {"exists": {"@path": "$.nope"}, "else": {"@path": "$.anonymousId"}}}, "anon-1"),
+    # @if blank: 0, false, "", null and missing are blank; then is taken when NOT blank
+    ({"@if": {"blank": {"@path": "$.traits.zero"}, "then": "filled", "else": "blank"}}, "blank"),
+    ({"@if": {"blank": {"@path": "$.traits.optout"}, "then": "filled", "else": "blank"}}, "blank"),
+    ({"@if": {"blank": {"@path": "$.traits.empty"}, "then": "filled", "else": "blank"}}, "blank"),
+    ({"@if": {"blank": {"@path": "$.traits.nothing"}, "then": "filled", "else": "blank"}}, "blank"),
+    ({"@if": {"blank": {"@path": "$.nope"}, "then": "filled", "else": "blank"}}, "blank"),
+    ({"@if": {"blank": {"@path": "$.traits.name"}, "then": "filled", "else": "blank"}}, "filled"),
+    ({"@if": {"blank": {"@path": "$.traits.vip"}, "then": "filled", "else": "blank"}}, "filled"),
+    ({"@if": {"blank": {"@path": "$.traits.address"}, "then": "filled", "else": "blank"}}, "filled"),
+    # @case: strings change, anything else passes through
+    ({"@case": {"operator": "lower", "value": {"@path": "$.traits.name"}}}, "peter o'toole"),
+    ({"@case": {"operator": "upper", "value": {"@path": "$.traits.name"}}}, "PETER O'TOOLE"),
+    ({"@case": {"operator": "upper", "value": {"@path": "$.traits.logins"}}}, 5),
+    ({"@case": {"operator": "upper", "value": {"@path": "$.nope"}}}, "<missing>"),
+    ({"@case": {"operator": "upper", "value": {"@path": "$.traits.nothing"}}}, None),
+    # @replace: literal patterns, global by default, case-sensitive by default
+    ({"@replace": {"pattern": "o", "replacement": "0", "value": {"@path": "$.traits.name"}}}, "Peter O'T00le"),
+    (
+        {"@replace": {"pattern": "o", "replacement": "0", "ignorecase": True, "value": {"@path": "$.traits.name"}}},
+        "Peter 0'T00le",
+    ),
+    (
+        {"@replace": {"pattern": "o", "replacement": "0", "global": False, "value": {"@path": "$.traits.name"}}},
+        "Peter O'T0ole",
+    ),
+    ({"@replace": {"pattern": ".", "value": "a.b.c"}}, "abc"),  # a pattern is text, not a regex
+    ({"@replace": {"pattern": "a", "replacement": "\\1$&", "value": "xa"}}, "x\\1$&"),
+    (
+        {
+            "@replace": {
+                "pattern": "e",
+                "replacement": "E",
+                "pattern2": "P",
+                "replacement2": "p",
+                "value": {"@path": "$.traits.name"},
+            }
+        },
+        "pEtEr O'ToolE",
+    ),
+    ({"@replace": {"pattern": "1", "replacement": "one", "value": {"@path": "$.traits.score"}}}, "one9.99"),
+    ({"@replace": {"pattern": "t", "replacement": "T", "value": {"@path": "$.traits.vip"}}}, "True"),
+    ({"@replace": {"pattern": "x", "value": {"@path": "$.nope"}}}, ""),  # missing gives ""
+    # @arrayPath: items mapped relative to each item; a single object becomes a list of one
+    (
+        {"@arrayPath": ["$.properties.products", {"id": {"@path": "$.sku"}, "cost": {"@path": "$.price"}}]},
+        [{"id": "p1", "cost": 10}, {"id": "p2", "cost": 25}],
+    ),
+    ({"@arrayPath": ["$.properties.single", {"id": {"@path": "$.sku"}}]}, [{"id": "solo"}]),
+    ({"@arrayPath": ["$.properties.products"]}, [{"sku": "p1", "price": 10}, {"sku": "p2", "price": 25}]),
+    ({"@arrayPath": ["$.properties.products", {}]}, [{"sku": "p1", "price": 10}, {"sku": "p2", "price": 25}]),
+    ({"@arrayPath": ["$.properties.nope", {"id": {"@path": "$.sku"}}]}, "<missing>"),
+    ({"@arrayPath": ["$.userId", {"id": {"@path": "$.sku"}}]}, "user-1"),
+    (
+        {"@arrayPath": ["$.properties.products", {"id": {"@path": "$.sku"}, "gone": {"@path": "$.nope"}}]},
+        [{"id": "p1"}, {"id": "p2"}],
+    ),
+    # @json: encode like JSON.stringify (compact, in order); a failed decode keeps the string
+    ({"@json": {"mode": "encode", "value": {"@path": "$.traits.address"}}}, '{"city":"San Francisco","geo":{"lat":37.7}}'),
+    ({"@json": {"mode": "encode", "value": {"@path": "$.traits.whole"}}}, "3"),
+    ({"@json": {"mode": "encode", "value": {"@path": "$.traits.name"}}}, '"Peter O\'Toole"'),
+    ({"@json": {"mode": "encode", "value": {"@path": "$.nope"}}}, "<missing>"),
+    ({"@json": {"mode": "decode", "value": {"@path": "$.traits.raw_json"}}}, {"a": 1}),
+    ({"@json": {"mode": "decode", "value": {"@path": "$.traits.bad_json"}}}, "{not json"),
+    ({"@json": {"mode": "decode", "value": {"@path": "$.traits.logins"}}}, 5),
+    # @flatten: nested keys joined by the separator; arrays by index unless omitArrays
+    ({"@flatten": {"separator": ".", "value": {"@path": "$.traits.address"}}}, {"city": "San Francisco", "geo.lat": 37.7}),
+    ({"@flatten": {"separator": "_", "value": {"a": [1, {"b": 2}]}}}, {"a_0": 1, "a_1_b": 2}),
+    ({"@flatten": {"separator": "_", "omitArrays": True, "value": {"a": [1, {"b": 2}]}}}, {"a": [1, {"b": 2}]}),
+    ({"@flatten": {"separator": ".", "value": {"@path": "$.nope"}}}, {}),
+    # @merge: later objects win with "right", earlier ones with "left"; non-objects ignored
+    ({"@merge": {"direction": "right", "objects": [{"a": 1, "b": 1}, {"b": 2}]}}, {"a": 1, "b": 2}),
+    ({"@merge": {"direction": "left", "objects": [{"a": 1, "b": 1}, {"b": 2}]}}, {"a": 1, "b": 1}),
+    (
+        {
+            "@merge": {
+                "direction": "right",
+                "objects": [{"@path": "$.traits.address"}, {"@path": "$.nope"}, {"city": "Oakland"}],
+            }
+        },
+        {"city": "Oakland", "geo": {"lat": 37.7}},
+    ),
+    # @transform: the mapping reads the applied object, not the event
+    ({"@transform": {"apply": {"who": {"@path": "$.userId"}}, "mapping": {"@template": "id={{who}}"}}}, "id=user-1"),
+    # @excludeWhenNull: null becomes missing, other values pass
+    ({"@excludeWhenNull": {"@path": "$.traits.nothing"}}, "<missing>"),
+    ({"@excludeWhenNull": {"@path": "$.traits.zero"}}, 0),
+    # destkit extensions: @coalesce (first neither missing nor null) and @hash
+    ({"@coalesce": [{"@path": "$.nope"}, {"@path": "$.traits.nothing"}, {"@path": "$.anonymousId"}]}, "anon-1"),
+    ({"@coalesce": [{"@path": "$.nope"}]}, "<missing>"),
+    ({"@hash": {"@path": "$.traits.email"}}, hashlib.sha256(b"peter@example.com").hexdigest()),
+    ({"@hash": hashlib.sha256(b"x").hexdigest()}, hashlib.sha256(b"x").hexdigest()),  # not hashed twice
+    ({"@hash": {"@path": "$.nope"}}, "<missing>"),
+    # _metadata may stand beside a directive
+    ({"@path": "$.userId", "_metadata": {"label": "User"}}, "user-1"),
+]
+
+
+@pytest.mark.parametrize(("directive", "expected"), CASES)
 def test_directive(directive: Any, expected: Any) -> None:
     assert one(directive) == expected
+
+
+@pytest.mark.parametrize(("directive", "expected"), CASES)
+def test_the_called_nodes_agree_with_the_written_out_function(directive: Any, expected: Any) -> None:
+    # compile_mapping writes the mapping out as one function; the nodes it is made of also
+    # run on their own (inside directives that call them, or when writing out is not possible).
+    called = compile_node({"out": directive}, "")(EVENT)
+    assert called.get("out", "<missing>") == expected
+
+
+def test_a_mapping_too_deep_to_write_out_still_works() -> None:
+    apply = compile_mapping({"x": {"@coalesce": [{"@path": f"$.k{i}"} for i in range(200)] + ["fallback"]}})
+    assert not hasattr(apply, "source")  # Python's parser refuses 200 nested blocks: the nodes are called
+    assert (apply({"k150": 3}), apply({})) == ({"x": 3}, {"x": "fallback"})
 
 
 def test_missing_keys_are_dropped_and_null_is_kept() -> None:
@@ -273,3 +288,11 @@ def test_an_evaluation_error_is_a_per_event_mapping_failure() -> None:
     assert apply({"sep": "/"}) == {"flat": {"a/b": 1}}
     with pytest.raises(MappingFailed, match="separator"):
         apply({"sep": 5})
+
+
+def test_a_mapping_nested_beyond_reason_is_a_compile_error() -> None:
+    mapping: dict[str, Any] = {"leaf": 1}
+    for _ in range(3000):
+        mapping = {"a": mapping}
+    with pytest.raises(MappingError, match="nests too deeply"):
+        compile_mapping(mapping)

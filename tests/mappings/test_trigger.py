@@ -167,3 +167,17 @@ def test_a_syntax_error_points_at_the_spot() -> None:
 def test_a_trigger_is_a_string() -> None:
     with pytest.raises(TriggerSyntaxError, match="a trigger is a string"):
         compile_trigger(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ['(' * 2000 + 'type = "track"' + ')' * 2000, "!" * 300 + 'type = "track"'],
+)
+def test_an_expression_nested_beyond_reason_is_a_syntax_error(expression: str) -> None:
+    with pytest.raises(TriggerSyntaxError, match="nests too deeply"):
+        compile_trigger(expression)
+
+
+def test_deep_but_reasonable_nesting_compiles() -> None:
+    trigger = compile_trigger("(" * 100 + 'type = "track"' + ")" * 100 + " and " + "!" * 41 + 'event = "x"')
+    assert trigger({"type": "track", "event": "y"}) is True
