@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/delivery.py
 	$(BIN)/python benchmarks/languages.py
 	$(BIN)/python benchmarks/replay.py
+	$(BIN)/python benchmarks/ingest.py
 
 clean:
 	rm -rf $(VENV) .typecheck .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -3,7 +3,7 @@
 - dry run: 200,000 realistic events (examples/generate_events.py --large) through the Adobe
   Target example config with --dry-run (every request built and printed to /dev/null);
 - live: the same file to a webhook on 127.0.0.1 (a minimal server in its own process), every
-  event posted;
+  event posted, with the state store (ledger and all) as replay keeps it by default;
 - memory: the dry run on files of different sizes, to show it does not grow with the file.
 
 Each figure is the median of the runs; peak memory is the replay process's own maximum RSS.
@@ -83,7 +83,12 @@ def main() -> None:
                 hook = Path(folder) / "hook.json"
                 entry = {"name": "hook", "type": "webhook", "settings": {"url": f"http://127.0.0.1:{port}/in"}}
                 hook.write_text(json.dumps({"destinations": [entry]}))
-                live = [measure([str(big), "--config", str(hook)]) for _ in range(args.runs)]
+                # Each run with a state store of its own: a shared one would skip, as already
+                # delivered, everything the first run sent.
+                live = [
+                    measure([str(big), "--config", str(hook), "--state", str(Path(folder) / f"state-{run}.db")])
+                    for run in range(args.runs)
+                ]
             finally:
                 server.terminate()
                 server.wait(10)
