@@ -1,0 +1,158 @@
+"""The mapping language's building blocks: nodes, and the registry of directives.
+
+A node is a function of the event (or, inside ``@arrayPath`` and ``@transform``, of another
+value) to a JSON value or MISSING. :func:`compile_node` turns any mapping value into one:
+plain values into constants, objects and arrays into nodes that build them, and objects with
+an ``@``-key into what the directive of that name (registered with :func:`directive`) makes.
+Nodes that can write themselves into generated code carry an ``emit`` (see :mod:`.codegen`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import MappingError
+from .codegen import Source, emit, literal
+from .jsvalues import MISSING, js_truthy
+
+__all__ = [
+    "Node",
+    "DIRECTIVES",
+    "directive",
+    "compile_node",
+    "constant",
+    "is_missing_constant",
+    "options_of",
+    "value_node",
+    "escape_pointer",
+    "directive_name",
+]
+
+Node = Callable[[Any], Any]
+Compiler = Callable[[Any, str], Node]
+DIRECTIVES: dict[str, Compiler] = {}
+
+
+def escape_pointer(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def directive_name(value: dict[str, Any], pointer: str) -> str | None:
+    keys = [key for key in value if isinstance(key, str) and key.startswith("@")]
+    if not keys:
+        return None
+    if len(keys) > 1:
+        raise MappingError(f"an object holds one directive at most, found {', '.join(keys)}", pointer)
+    others = [key for key in value if key not in (keys[0], "_metadata")]
+    if others:
+        raise MappingError(
+            f"directive {keys[0]} cannot sit beside plain keys ({', '.join(map(str, others))}); nest it under its own key",
+            pointer,
+        )
+    return keys[0]
+
+
+def compile_node(value: Any, pointer: str) -> Node:
+    """Compile any mapping value found at ``pointer``."""
+    if isinstance(value, dict):
+        name = directive_name(value, pointer)
+        if name is not None:
+            compiler = DIRECTIVES.get(name)
+            if compiler is None:
+                known = ", ".join(sorted(DIRECTIVES))
+                raise MappingError(f"unknown directive {name} (known: {known})", pointer)
+            return compiler(value[name], f"{pointer}/{escape_pointer(name)}")
+        return _object_node(value, pointer)
+    if isinstance(value, list):
+        return _array_node(value, pointer)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return constant(value)
+    raise MappingError(f"{type(value).__name__} is not a JSON value", pointer)
+
+
+def constant(value: Any) -> Node:
+    def constant(_: Any) -> Any:
+        return value
+
+    constant.constant = True  # type: ignore[attr-defined]
+    constant.emit = lambda source, arg, depth: "M" if value is MISSING else literal(source, value)  # type: ignore[attr-defined]
+    return constant
+
+
+def is_missing_constant(node: Node) -> bool:
+    return getattr(node, "constant", False) and node(None) is MISSING
+
+
+def _object_node(value: dict[str, Any], pointer: str) -> Node:
+    items = tuple((key, compile_node(item, f"{pointer}/{escape_pointer(str(key))}")) for key, item in value.items())
+
+    def obj(event: Any) -> Any:
+        out = {}
+        for key, node in items:
+            resolved = node(event)
+            if resolved is not MISSING:
+                out[key] = resolved
+        return out
+
+    def emit_object(source: Source, arg: str, depth: int) -> str:
+        out = source.temp()
+        source.line(f"{out} = {{}}", depth)
+        for key, node in items:
+            if is_missing_constant(node):
+                continue
+            target = f"{out}[{literal(source, key)}]"
+            if getattr(node, "constant", False):
+                source.line(f"{target} = {literal(source, node(None))}", depth)
+            else:
+                value = emit(node, source, arg, depth)
+                source.line(f"if {value} is not M: {target} = {value}", depth)
+        return out
+
+    obj.emit = emit_object  # type: ignore[attr-defined]
+    return obj
+
+
+def _array_node(value: list[Any], pointer: str) -> Node:
+    nodes = tuple(compile_node(item, f"{pointer}/{index}") for index, item in enumerate(value))
+
+    def array(event: Any) -> Any:
+        # JSON has no "missing": a missing item becomes null, as JSON.stringify makes it.
+        return [None if (resolved := node(event)) is MISSING else resolved for node in nodes]
+
+    def emit_array(source: Source, arg: str, depth: int) -> str:
+        values = [emit(node, source, arg, depth) for node in nodes]
+        out = source.temp()
+        source.line(f"{out} = [{', '.join(f'None if {value} is M else {value}' for value in values)}]", depth)
+        return out
+
+    array.emit = emit_array  # type: ignore[attr-defined]
+    return array
+
+
+def directive(name: str) -> Callable[[Compiler], Compiler]:
+    def register(compiler: Compiler) -> Compiler:
+        DIRECTIVES[name] = compiler
+        return compiler
+
+    return register
+
+
+def options_of(arg: Any, pointer: str, name: str, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    if not isinstance(arg, dict):
+        raise MappingError(f"{name} takes an object with {', '.join(sorted(required or allowed))}", pointer)
+    unknown = set(arg) - allowed
+    if unknown:
+        raise MappingError(f"{name} has no option {', '.join(sorted(unknown))} (it takes {', '.join(sorted(allowed))})", pointer)
+    for key in sorted(required):
+        if key not in arg:
+            raise MappingError(f"{name} needs a {key!r} key", pointer)
+    return arg
+
+
+def value_node(options: dict[str, Any], pointer: str) -> Node:
+    """The ``value`` of an option object; Segment resolves nothing when it is a falsy literal."""
+    raw = options.get("value", MISSING)
+    if not js_truthy(raw):
+        return constant(MISSING)
+    return compile_node(raw, f"{pointer}/value")
