@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse, Response
 from .config import CompiledDestination, CompiledSubscription
 from .errors import DeliveryError, PayloadValidationError
 from .plugin import Action, Context, field
+from .profiles import StoredProfiles
 from .state import StateStore
 
 __all__ = [
@@ -252,7 +253,7 @@ class EdgeLookup:
         settings = dest.settings
         assert isinstance(settings, EdgeSettings)
         for namespace, identity in identities:
-            profile = store.profile(dest.name, namespace, identity)
+            profile = StoredProfiles(store, dest.name).get(namespace, identity)
             if profile is None:
                 continue
             made_up_id = uuid.uuid5(uuid.NAMESPACE_OID, f"{settings.datastream_id}/{dest.name}")

@@ -15,13 +15,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .state import StateStore, StoredProfile
+from .state import StateStore
 
-__all__ = ["Profiles", "StoredProfiles", "PrintedProfiles"]
+__all__ = ["Profiles", "StoredProfile", "StoredProfiles", "PrintedProfiles"]
 
 Attributes = dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class StoredProfile:
+    """What a destination keeps for one identity: audience ids in the order they were entered,
+    and attributes by name."""
+
+    segments: list[str]
+    attributes: dict[str, Any]
+    updated_at: float
 
 
 class Profiles:
@@ -51,7 +62,8 @@ class Profiles:
 
 
 class StoredProfiles(Profiles):
-    """Profiles in the state store; each update is one transaction."""
+    """Profiles in the state store's ``profiles`` table, one row per identity; each update is
+    one transaction, so two processes sharing the file never lose each other's changes."""
 
     def __init__(self, store: StateStore, destination: str, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -59,12 +71,33 @@ class StoredProfiles(Profiles):
         self.clock = clock
 
     def get(self, namespace: str, identity: str) -> StoredProfile | None:
-        return self.store.profile(self.destination, namespace, identity)
+        row = self.store.db.execute(
+            "SELECT segments, attributes, updated_at FROM profiles WHERE destination = ? AND namespace = ? AND identity = ?",
+            (self.destination, namespace, identity),
+        ).fetchone()
+        return None if row is None else StoredProfile(json.loads(row[0]), json.loads(row[1]), float(row[2]))
+
+    def count(self) -> int:
+        row = self.store.db.execute("SELECT COUNT(*) FROM profiles WHERE destination = ?", (self.destination,)).fetchone()
+        return int(row[0])
 
     def _apply(self, identities: dict[str, str], entered: list[str], exited: list[str], attributes: Attributes) -> None:
-        self.store.update_profile(
-            self.destination, identities.items(), entered=entered, exited=exited, attributes=attributes, now=self.clock()
-        )
+        now, left = self.clock(), set(exited)
+        with self.store.transaction() as db:
+            for namespace, identity in identities.items():
+                profile = self.get(namespace, identity)
+                segments = [s for s in profile.segments if s not in left] if profile else []
+                segments += [s for s in entered if s not in segments]
+                kept = dict(profile.attributes) if profile else {}
+                for name, value in (attributes or {}).items():
+                    if value is None:
+                        kept.pop(name, None)
+                    else:
+                        kept[name] = value
+                db.execute(
+                    "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, ?, ?)",
+                    (self.destination, namespace, identity, json.dumps(segments), json.dumps(kept, ensure_ascii=False), now),
+                )
 
 
 class PrintedProfiles(Profiles):

@@ -8,7 +8,7 @@
   again), the mapping's hash, the error a person can act on, attempts, first and last seen;
 - the inbox (``destkit serve``): events accepted and answered 200, until they are settled;
 - profiles (profile-request destinations): per destination and identity, the audiences the
-  person is in and the attributes kept for them, read by the service's edge lookup.
+  person is in and the attributes kept for them (read and written by :mod:`.profiles`).
 
 WAL mode lets readers work beside one writer; every change is its own short transaction,
 committed before destkit moves on, so a process killed at any point loses at most what was
@@ -30,7 +30,7 @@ from typing import Any
 
 from .errors import DestkitError
 
-__all__ = ["StateStore", "StateError", "ParkedDelivery", "DeadLetter", "StoredProfile", "DEFAULT_STATE_PATH", "MIGRATIONS"]
+__all__ = ["StateStore", "StateError", "ParkedDelivery", "DeadLetter", "DEFAULT_STATE_PATH", "MIGRATIONS"]
 
 DEFAULT_STATE_PATH = Path(".destkit") / "state.db"
 
@@ -149,16 +149,6 @@ class DeadLetter:
         return data
 
 
-@dataclass(frozen=True)
-class StoredProfile:
-    """What a profile-request destination keeps for one identity: audience ids in the order
-    they were entered, and attributes by name."""
-
-    segments: list[str]
-    attributes: dict[str, Any]
-    updated_at: float
-
-
 def _iso(stamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
@@ -191,7 +181,8 @@ class StateStore:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -201,7 +192,7 @@ class StateStore:
         self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
                 raise StateError(f"{self.path}: written by a newer destkit (schema {version}, this one knows {len(MIGRATIONS)})")
@@ -241,7 +232,7 @@ class StateStore:
     ) -> int:
         """Park a delivery (or move an already parked one to its next attempt)."""
         now = time.time() if now is None else now
-        with self._transaction() as db:
+        with self.transaction() as db:
             row = db.execute(
                 "SELECT id, attempts, parkings FROM parked WHERE message_id = ? AND destination = ? AND subscription = ?",
                 (message_id, destination, subscription),
@@ -315,7 +306,7 @@ class StateStore:
     ) -> int:
         """Add a dead letter (removing its parked entry, if any, in the same transaction)."""
         now = time.time() if now is None else now
-        with self._transaction() as db:
+        with self.transaction() as db:
             if parked_id is not None:
                 db.execute("DELETE FROM parked WHERE id = ?", (parked_id,))
             cursor = db.execute(
@@ -370,7 +361,7 @@ class StateStore:
     def accept(self, events: list[str], received_at: float | None = None) -> None:
         """Store encoded events in one transaction: once this returns, they survive a crash."""
         stamp = time.time() if received_at is None else received_at
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany("INSERT INTO inbox (received_at, event) VALUES (?, ?)", [(stamp, event) for event in events])
 
     def inbox_after(self, last_id: int, limit: int = 500) -> list[tuple[int, float, str]]:
@@ -383,53 +374,6 @@ class StateStore:
 
     def inbox_depth(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0])
-
-    # --- profiles (profile-request destinations) ----------------------------------------------------
-
-    def update_profile(
-        self,
-        destination: str,
-        identities: Iterable[tuple[str, str]],
-        *,
-        entered: Iterable[str] = (),
-        exited: Iterable[str] = (),
-        attributes: dict[str, Any] | None = None,
-        now: float | None = None,
-    ) -> None:
-        """Apply one change to the profile of each identity (namespace, id), in one transaction:
-        audiences entered and exited, and attributes set (a None value removes one)."""
-        stamp = time.time() if now is None else now
-        entered, exited = list(entered), set(exited)
-        with self._transaction() as db:
-            for namespace, identity in identities:
-                row = db.execute(
-                    "SELECT segments, attributes FROM profiles WHERE destination = ? AND namespace = ? AND identity = ?",
-                    (destination, namespace, identity),
-                ).fetchone()
-                segments: list[str] = json.loads(row[0]) if row else []
-                kept: dict[str, Any] = json.loads(row[1]) if row else {}
-                segments = [s for s in segments if s not in exited]
-                segments += [s for s in entered if s not in segments]
-                for name, value in (attributes or {}).items():
-                    if value is None:
-                        kept.pop(name, None)
-                    else:
-                        kept[name] = value
-                db.execute(
-                    "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, ?, ?)",
-                    (destination, namespace, identity, json.dumps(segments), json.dumps(kept, ensure_ascii=False), stamp),
-                )
-
-    def profile(self, destination: str, namespace: str, identity: str) -> StoredProfile | None:
-        row = self.db.execute(
-            "SELECT segments, attributes, updated_at FROM profiles WHERE destination = ? AND namespace = ? AND identity = ?",
-            (destination, namespace, identity),
-        ).fetchone()
-        return None if row is None else StoredProfile(json.loads(row[0]), json.loads(row[1]), float(row[2]))
-
-    def profile_count(self, destination: str | None = None) -> int:
-        query = "SELECT COUNT(*) FROM profiles" + (" WHERE destination = ?" if destination else "")
-        return int(self.db.execute(query, (destination,) if destination else ()).fetchone()[0])
 
     def integrity(self) -> str:
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])

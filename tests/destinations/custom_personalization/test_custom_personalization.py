@@ -12,6 +12,7 @@ import pytest
 from destkit import Runtime
 from destkit.destinations.adobe_target_edge import destination as target_edge
 from destkit.destinations.custom_personalization import destination, destination_with_attributes
+from destkit.profiles import StoredProfiles
 from destkit.registry import Registry
 from destkit.state import StateStore
 from destkit.testing import make_event, run_action
@@ -35,6 +36,11 @@ def audience_track(key: str, entered: bool, flag: bool | None = None, **ids: str
     return make_event("track", event=name, properties=properties, context=personas(key), **(ids or {"userId": "u1"}))
 
 
+def segments(store: StateStore, namespace: str, identity: str, slug: str = "custom-personalization") -> list[str] | None:
+    profile = StoredProfiles(store, slug).get(namespace, identity)
+    return None if profile is None else profile.segments
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> StateStore:
     return StateStore(tmp_path / "state.db")
@@ -46,7 +52,7 @@ def run(store: StateStore, event: dict[str, Any], plugin: Any = destination, act
 
 @pytest.mark.parametrize("plugin", [destination, destination_with_attributes, target_edge])
 @pytest.mark.parametrize(
-    ("events", "segments"),
+    ("events", "expected"),
     [
         ([audience_identify("vip", True)], ["vip"]),
         ([audience_identify("vip", True), audience_identify("vip", False)], []),
@@ -58,22 +64,21 @@ def run(store: StateStore, event: dict[str, Any], plugin: Any = destination, act
     ],
 )
 def test_engage_audience_events_enter_and_leave(
-    store: StateStore, plugin: Any, events: list[dict[str, Any]], segments: list[str]
+    store: StateStore, plugin: Any, events: list[dict[str, Any]], expected: list[str]
 ) -> None:
     for event in events:
         assert run(store, event, plugin).outcome.status == "delivered"
-    profile = store.profile(plugin.slug, "userId", "u1")
-    assert profile is not None and profile.segments == segments
+    assert segments(store, "userId", "u1", plugin.slug) == expected
     assert run(store, events[0], plugin).requests == []  # nothing leaves the machine
 
 
 def test_each_identity_of_the_event_gets_the_profile(store: StateStore) -> None:
     run(store, audience_identify("vip", True, userId="u1", anonymousId="a1"))
     run(store, audience_identify("churn", True, anonymousId="a2"))
-    assert store.profile("custom-personalization", "userId", "u1").segments == ["vip"]  # type: ignore[union-attr]
-    assert store.profile("custom-personalization", "anonymousId", "a1").segments == ["vip"]  # type: ignore[union-attr]
-    assert store.profile("custom-personalization", "anonymousId", "a2").segments == ["churn"]  # type: ignore[union-attr]
-    assert store.profile("custom-personalization", "userId", "a2") is None
+    assert segments(store, "userId", "u1") == ["vip"]
+    assert segments(store, "anonymousId", "a1") == ["vip"]
+    assert segments(store, "anonymousId", "a2") == ["churn"]
+    assert segments(store, "userId", "a2") is None
 
 
 def test_identities_and_the_reported_id_can_be_mapped(store: StateStore) -> None:
@@ -84,16 +89,17 @@ def test_identities_and_the_reported_id_can_be_mapped(store: StateStore) -> None
         "audience_id": {"@path": "$.context.personas.computation_id"},
     }
     assert run(store, event, mapping=mapping).outcome.status == "delivered"
-    assert store.profile("custom-personalization", "Email", "ana@example.com").segments == ["aud_vip"]  # type: ignore[union-attr]
-    assert store.profile("custom-personalization", "CRMID", "u1") is not None
-    assert store.profile("custom-personalization", "userId", "u1") is None
+    assert segments(store, "Email", "ana@example.com") == ["aud_vip"]
+    assert segments(store, "CRMID", "u1") == ["aud_vip"]
+    assert segments(store, "userId", "u1") is None
 
 
 def test_a_null_user_id_is_left_out(store: StateStore) -> None:
     event = audience_identify("vip", True, anonymousId="a1")
     event["userId"] = None
     assert run(store, event).outcome.status == "delivered"
-    assert store.profile_count() == 1 and store.profile("custom-personalization", "anonymousId", "a1") is not None
+    assert StoredProfiles(store, "custom-personalization").count() == 1
+    assert segments(store, "anonymousId", "a1") == ["vip"]
 
 
 @pytest.mark.parametrize(
@@ -110,7 +116,7 @@ def test_events_it_cannot_keep_are_invalid_and_name_why(
     outcome = run(store, event, mapping=mapping).outcome
     assert (outcome.status, outcome.error.code) == ("invalid", "PAYLOAD_VALIDATION_FAILED")
     assert words in outcome.error.message
-    assert store.profile_count() == 0
+    assert StoredProfiles(store, "custom-personalization").count() == 0
 
 
 def test_attributes_are_kept_and_a_null_removes_one(store: StateStore) -> None:
@@ -120,7 +126,7 @@ def test_attributes_are_kept_and_a_null_removes_one(store: StateStore) -> None:
     for event in (first, second):
         outcome = run(store, event, destination_with_attributes, "sync_profile", mapping=mapping).outcome
         assert outcome.status == "delivered"
-    profile = store.profile("custom-personalization-with-attributes", "userId", "u1")
+    profile = StoredProfiles(store, "custom-personalization-with-attributes").get("userId", "u1")
     assert profile is not None and (profile.attributes, profile.segments) == ({"seats": 3}, [])
 
 
@@ -129,7 +135,7 @@ def test_sync_profile_keeps_audiences_with_the_attributes(store: StateStore) -> 
     event["traits"]["plan"] = "pro"
     mapping = {"attributes": {"plan": {"@path": "$.traits.plan"}}}
     run(store, event, destination_with_attributes, "sync_profile", mapping=mapping)
-    profile = store.profile("custom-personalization-with-attributes", "userId", "u1")
+    profile = StoredProfiles(store, "custom-personalization-with-attributes").get("userId", "u1")
     assert profile is not None and (profile.segments, profile.attributes) == (["vip"], {"plan": "pro"})
 
 
