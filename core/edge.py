@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 from .config import CompiledDestination, CompiledSubscription
 from .errors import DeliveryError, PayloadValidationError
 from .plugin import Action, Context, field
-from .profiles import StoredProfiles
+from .profiles import StoredProfile, StoredProfiles
 from .state import StateStore
 
 __all__ = [
@@ -230,9 +230,13 @@ class EdgeLookup:
             return problem.response(request_id)
         handle = []
         for index, identities in enumerate(events):
-            payload = [entry for dest in destinations if (entry := self._lookup(store, dest, identities, authenticated))]
-            self.counted("found" if payload else "unknown")
-            handle.append({"type": "activation:pull", "eventIndex": index, "payload": payload})
+            profiles = [_find(store, dest, identities) for dest in destinations]
+            known = any(profile is not None for profile in profiles)
+            # A known person gets one entry per destination on the datastream (empty where a
+            # destination holds nothing for them); an unknown one an empty payload.
+            payload = [_entry(dest, profile, authenticated) for dest, profile in zip(destinations, profiles, strict=True)]
+            self.counted("found" if known else "unknown")
+            handle.append({"type": "activation:pull", "eventIndex": index, "payload": payload if known else []})
         return JSONResponse({"requestId": request_id, "handle": handle})
 
     def _authenticated(self, header: str | None) -> bool:
@@ -246,27 +250,30 @@ class EdgeLookup:
             raise _Problem(401, "Unauthorized", "the bearer token is not valid for this service", "EXEG-0500-401")
         return True
 
-    @staticmethod
-    def _lookup(
-        store: StateStore, dest: CompiledDestination, identities: list[tuple[str, str]], authenticated: bool
-    ) -> dict[str, Any] | None:
-        settings = dest.settings
-        assert isinstance(settings, EdgeSettings)
-        for namespace, identity in identities:
-            profile = StoredProfiles(store, dest.name).get(namespace, identity)
-            if profile is None:
-                continue
-            made_up_id = uuid.uuid5(uuid.NAMESPACE_OID, f"{settings.datastream_id}/{dest.name}")
-            entry: dict[str, Any] = {
-                "type": "profileLookup",
-                "destinationId": settings.destination_id or str(made_up_id),
-                "alias": settings.alias or dest.name,
-            }
-            if authenticated and type(settings).keeps_attributes:
-                entry["attributes"] = {name: {"value": value} for name, value in profile.attributes.items()}
-            entry["segments"] = [{"id": segment} for segment in profile.segments]
-            return entry
-        return None
+
+def _find(store: StateStore, dest: CompiledDestination, identities: list[tuple[str, str]]) -> StoredProfile | None:
+    """The profile of the first identity (primary first) the destination knows."""
+    profiles = StoredProfiles(store, dest.name)
+    for namespace, identity in identities:
+        profile = profiles.get(namespace, identity)
+        if profile is not None:
+            return profile
+    return None
+
+
+def _entry(dest: CompiledDestination, profile: StoredProfile | None, authenticated: bool) -> dict[str, Any]:
+    settings = dest.settings
+    assert isinstance(settings, EdgeSettings)
+    made_up_id = uuid.uuid5(uuid.NAMESPACE_OID, f"{settings.datastream_id}/{dest.name}")
+    entry: dict[str, Any] = {
+        "type": "profileLookup",
+        "destinationId": settings.destination_id or str(made_up_id),
+        "alias": settings.alias or dest.name,
+    }
+    if authenticated and type(settings).keeps_attributes:
+        entry["attributes"] = {name: {"value": value} for name, value in (profile.attributes if profile else {}).items()}
+    entry["segments"] = [{"id": segment} for segment in (profile.segments if profile else [])]
+    return entry
 
 
 def _events(body: bytes) -> list[list[tuple[str, str]]]:

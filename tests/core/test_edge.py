@@ -95,6 +95,7 @@ async def known(client: tuple[Service, httpx.AsyncClient]) -> tuple[Service, htt
                 context=personas("churn"),
             ),
             make_event("identify", anonymousId="a2", traits={"churn": True}, context=personas("churn")),
+            make_event("identify", userId="u5", traits={"country": "FR"}),  # kept by cp-attrs only
         ],
     )
     return service, http
@@ -144,6 +145,7 @@ async def test_an_authenticated_lookup_adds_attributes_where_kept(known: tuple[S
     [
         ("web", [("anonymousId", "a2", True)], {ALIAS: ["churn"], "cp-attrs": ["churn"]}),
         ("web", [("anonymousId", "nobody", True)], {}),  # unknown: an empty payload
+        ("web", [("userId", "u5", True)], {ALIAS: [], "cp-attrs": []}),  # known: every destination answers
         ("web", [("Email", "u1", True)], {}),  # ids are per namespace
         # the primary identity is asked first, then the others in order
         ("web", [("anonymousId", "a1", False), ("anonymousId", "a2", True)], {ALIAS: ["churn"], "cp-attrs": ["churn"]}),
