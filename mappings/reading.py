@@ -76,9 +76,9 @@ def _template(arg: Any, pointer: str) -> Node:
                 continue
             getter, escape = part
             v = emit(getter, source, arg, depth)
-            to_text = source.names.setdefault("_js_string", js_string) and "_js_string"
+            source.names["_js_string"] = js_string
             as_string = f"{v}.translate({source.bind(_HTML_ENTITIES)})" if escape else v
-            pieces.append(f'("" if {v} is M or {v} is None else {as_string} if isinstance({v}, str) else {to_text}({v}))')
+            pieces.append(f'("" if {v} is M or {v} is None else {as_string} if isinstance({v}, str) else _js_string({v}))')
         out = source.temp()
         source.line(f"{out} = {' + '.join(pieces)}", depth)
         return out
