@@ -98,6 +98,11 @@ class ServeOptions(_Strict):
         default_factory=list,
         description="Bearer tokens that make a profile lookup (/ee/v2/interact) authenticated, so attributes are included.",
     )
+    max_queue: int = Field(
+        1_000_000,
+        ge=1,
+        description="Events accepted and not yet delivered, at most; past it, /v1/* answers 503 with Retry-After.",
+    )
 
 
 class Config(_Strict):

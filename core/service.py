@@ -63,6 +63,7 @@ __all__ = ["Service", "MAX_BATCH_BYTES", "MAX_BATCH_EVENTS"]
 MAX_BATCH_BYTES = 500 * 1024  # the Segment tracking API's limits for one batch request
 MAX_BATCH_EVENTS = 2500
 PARKED_EVERY = 5.0  # seconds between two looks at the parked deliveries
+QUEUE_FULL_RETRY = 5  # seconds a sender is asked to wait when the inbox is full
 
 
 class _Rejected(Exception):
@@ -94,6 +95,7 @@ class Service:
             raise ConfigError(f"{loaded.source}: serve needs at least one write key (serve: {{write_keys: [...]}})")
         self.runtime = Runtime(loaded, registry=registry, transport=transport)
         self.runtime.redact.add(self.write_keys)
+        self.max_queue = loaded.serve.max_queue
         self.state_path = state_path
         self.grace = grace
         self.metrics = ServiceMetrics()
@@ -106,6 +108,7 @@ class Service:
         self._wake: asyncio.Event | None = None  # set when events arrive
         self._stop: asyncio.Event | None = None  # set when the service stops
         self._received: dict[int, float] = {}
+        self._depth = 0  # events in the inbox, kept here: counting a large table per request is slow
         self.app = Starlette(
             routes=[
                 *(Route(f"/v1/{kind}", self._single, methods=["POST"]) for kind in EVENT_TYPES),
@@ -126,6 +129,7 @@ class Service:
         router that mounts ``app`` uses this as (part of) its own lifespan."""
         self.store = StateStore(Path(self.state_path))
         self.runtime.state = self.store  # profile-request destinations keep their profiles there
+        self._depth = self.store.inbox_depth()
         self._wake, self._stop = asyncio.Event(), asyncio.Event()
         durable = Durable(self.runtime, self.store)
         async with self.runtime:
@@ -147,6 +151,7 @@ class Service:
         def settled(inbox_id: int, outcomes: list[Outcome]) -> None:
             assert self.store is not None
             self.store.settled(inbox_id)
+            self._depth -= 1
             received = self._received.pop(inbox_id, time.time())
             self.metrics.settled(outcomes, time.time() - received)
 
@@ -198,7 +203,13 @@ class Service:
             return JSONResponse({"success": False, "message": rejected.message}, rejected.status, headers=headers)
         if self.store is None or self._wake is None:
             return JSONResponse({"success": False, "message": "the service is not running"}, 503)
+        if self._depth + len(events) > self.max_queue:
+            # Segment's libraries retry a 503 later; what is stored is never turned away.
+            self.metrics.rejected.labels("queue_full").inc()
+            message = f"{self._depth:,} events wait for delivery (serve.max_queue is {self.max_queue:,}); try again shortly"
+            return JSONResponse({"success": False, "message": message}, 503, headers={"Retry-After": str(QUEUE_FULL_RETRY)})
         self.store.accept([json.dumps(event, ensure_ascii=False) for event in events])
+        self._depth += len(events)
         for event in events:
             self.metrics.received.labels(str(event.get("type", "unknown"))).inc()
         self._wake.set()
@@ -243,11 +254,11 @@ class Service:
     async def _health(self, request: Request) -> Response:
         if self.store is None:
             return JSONResponse({"status": "starting"}, 503)
-        return JSONResponse({"status": "ok", "queue": self.store.inbox_depth(), "parked": self.store.parked_count()})
+        return JSONResponse({"status": "ok", "queue": self._depth, "parked": self.store.parked_count()})
 
     async def _metrics(self, request: Request) -> Response:
         if self.store is not None:
-            self.metrics.queue_depth.set(self.store.inbox_depth())
+            self.metrics.queue_depth.set(self._depth)
             self.metrics.parked.set(self.store.parked_count())
         return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 

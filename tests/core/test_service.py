@@ -163,3 +163,31 @@ def test_the_embedding_example_runs_both_ways() -> None:
     assert "runtime: crm/every event delivered after 1 attempt(s)" in result.stdout
     assert "mounted: POST /segment/v1/identify -> 200" in result.stdout
     assert "webhook received 2 event(s): track, identify" in result.stdout
+
+
+async def test_a_full_queue_is_answered_503_until_it_drains(tmp_path: Path) -> None:
+    release = asyncio.Event()
+
+    async def slow_destination(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(200, json={})
+
+    config = {
+        "serve": {"write_keys": [KEY], "max_queue": 3},
+        "destinations": [{"name": "hook", "type": "webhook", "settings": {"url": "https://hooks.example.com"}}],
+    }
+    service = Service(config, state_path=tmp_path / "state.db", transport=httpx.MockTransport(slow_destination), grace=5)
+    async with service.running():
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://destkit")
+        async with client:
+            batch = {"batch": [{"type": "track", "userId": f"u{n}", "event": "e"} for n in range(2)]}
+            assert (await client.post("/v1/batch", json=batch, headers=auth())).status_code == 200
+            full = await client.post("/v1/batch", json=batch, headers=auth())
+            assert (full.status_code, full.headers["retry-after"]) == (503, "5")
+            assert "serve.max_queue is 3" in full.json()["message"]
+            assert (await client.get("/healthz")).json()["queue"] == 2
+            release.set()
+            await settled(service)
+            assert (await client.get("/healthz")).json()["queue"] == 0
+            assert (await client.post("/v1/batch", json=batch, headers=auth())).status_code == 200
+            assert 'destkit_requests_rejected_total{reason="queue_full"} 1.0' in (await client.get("/metrics")).text
