@@ -14,12 +14,11 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncIterable, Callable, Iterable
-from typing import Any
 
 from .durable import Durable
 from .outcome import ErrorInfo, Outcome, Status
 from .report import invalid_line
-from .runtime import Runtime
+from .runtime import Routed, Runtime
 from .sources import Line
 from .state import ParkedDelivery
 
@@ -37,21 +36,18 @@ async def replay_lines(
     durable: Durable | None = None,
 ) -> None:
     slots = asyncio.Semaphore(window)
-    pending: dict[asyncio.Task[list[Outcome]], dict[str, Any]] = {}
+    pending: dict[asyncio.Task[list[Outcome]], Routed] = {}
 
     def finished(line: int, task: asyncio.Task[list[Outcome]]) -> None:
-        event = pending.pop(task)
+        routed = pending.pop(task)
         slots.release()
         if task.cancelled():
             return
         error = task.exception()
-        if error is not None:  # the runtime reports delivery problems as outcomes; this is a bug, still counted
-            info = ErrorInfo("INTERNAL_ERROR", runtime.redact(f"{type(error).__name__}: {error}"))
-            on_result(line, [Outcome(Status.FAILED, None, error=info)])
-        elif durable is not None:
-            on_result(line, durable.settle(event, task.result()))
-        else:
-            on_result(line, task.result())
+        # The runtime reports delivery problems as outcomes; an exception is a bug. Its
+        # deliveries still end somewhere: failed, and with the state store, dead letters.
+        outcomes = task.result() if error is None else _internal_error(runtime, routed, error)
+        on_result(line, durable.settle(routed.event, outcomes) if durable is not None else outcomes)
 
     async def start(item: Line) -> None:
         if item.problem is not None:
@@ -65,7 +61,7 @@ async def replay_lines(
             return
         await slots.acquire()
         task = asyncio.create_task(runtime.send(routed))
-        pending[task] = routed.event
+        pending[task] = routed
         task.add_done_callback(functools.partial(finished, item.line))
 
     if isinstance(lines, AsyncIterable):
@@ -76,6 +72,16 @@ async def replay_lines(
             await start(item)
     while pending:
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _internal_error(runtime: Runtime, routed: Routed, error: BaseException) -> list[Outcome]:
+    info = ErrorInfo("INTERNAL_ERROR", runtime.redact(f"{type(error).__name__}: {error}"))
+    for index, sub, _ in routed.jobs:
+        if routed.outcomes[index] is None:
+            routed.outcomes[index] = Outcome(
+                Status.FAILED, routed.message_id, sub.destination.name, sub.name, sub.action.slug, error=info
+            )
+    return routed.finished()
 
 
 async def deliver_parked(

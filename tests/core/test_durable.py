@@ -10,7 +10,8 @@ import pytest
 
 from destkit import Runtime, Status
 from destkit.durable import ALREADY_DELIVERED, Durable
-from destkit.replay import deliver_parked
+from destkit.replay import deliver_parked, replay_lines
+from destkit.sources import Line
 from destkit.state import StateStore
 from destkit.testing import RecordingTransport, json_reply, make_event
 
@@ -115,3 +116,21 @@ async def test_invalid_payloads_stay_invalid_and_are_not_kept(store: StateStore)
         (outcome,) = await deliver(rt, Durable(rt, store), make_event("track"))
     assert outcome.status == Status.INVALID and store.dead_letters() == [] and store.parked() == []
     assert transport.requests == []
+
+
+async def test_a_delivery_the_runtime_crashes_on_is_a_dead_letter(store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt, _ = runtime(json_reply())
+
+    async def broken_send(routed: Any) -> Any:  # a bug inside destkit, not a delivery problem
+        raise KeyError("oops")
+
+    monkeypatch.setattr(rt, "send", broken_send)
+    results: list[Any] = []
+    async with rt:
+        lines = [Line(1, make_event("track", messageId="m-crash"))]
+        await replay_lines(lines, rt, lambda line, outcomes: results.extend(outcomes), durable=Durable(rt, store))
+    (outcome,) = results
+    assert (outcome.status, outcome.destination, outcome.error.code) == (Status.DEAD_LETTERED, "hook", "INTERNAL_ERROR")
+    assert "KeyError" in outcome.error.message
+    (letter,) = store.dead_letters()
+    assert (letter.message_id, letter.event["messageId"]) == ("m-crash", "m-crash")
