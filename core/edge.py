@@ -218,8 +218,8 @@ class EdgeLookup:
                 raise _Problem(400, "Bad Request", "the dataStreamId query parameter is required")
             destinations = self.datastreams.get(datastream)
             if not destinations:
-                known = ", ".join(sorted(self.datastreams)) or "none"
-                detail = f"no destination is configured for datastream {datastream!r} (configured: {known})"
+                configured = ", ".join(sorted(self.datastreams)) or "none"
+                detail = f"no destination is configured for datastream {datastream!r} (configured: {configured})"
                 raise _Problem(400, "Bad Request", detail)
             events = _events(await request.body())
             store = self.store()
