@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from destkit import compile_mapping, compile_trigger
+from destkit import Runtime, compile_mapping, compile_trigger
 from destkit.mappings.codegen import Source, as_function, literal, path_expression
+from destkit.mappings.directives import compile_node
 from destkit.mappings.jsvalues import MISSING
 from destkit.mappings.paths import compile_path
 
@@ -70,3 +73,16 @@ def test_a_node_that_cannot_write_itself_is_not_written_out() -> None:
 def test_the_generated_text_is_kept_for_reading() -> None:
     apply = compile_mapping({"id": {"@path": "$.userId"}})
     assert "def mapping(event):" in apply.source and "'userId'" in apply.source
+
+
+def test_every_example_mapping_gives_the_same_payloads_written_out_or_node_by_node() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    events = [json.loads(line) for line in (examples / "events.jsonl").read_text().splitlines()]
+    configs = [Runtime(examples / name) for name in ("adobe-target.yaml", "serve.yaml")]
+    sources = [sub.mapping_source for runtime in configs for sub in runtime.subscriptions]
+    assert len(sources) == 7
+    for source in sources:
+        written, called = compile_mapping(source), compile_node(source, "")
+        assert hasattr(written, "source")
+        for event in events:
+            assert written(event) == called(event)
