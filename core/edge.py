@@ -143,7 +143,7 @@ def keep_profile(ctx: Context[Any], payload: AudiencePayload, attributes: Mappin
         raise PayloadValidationError("identities: none has a value (map at least one namespace to an id)")
     audiences = payload.membership()
     if not audiences and attributes is None:
-        raise PayloadValidationError("nothing to keep: the event names no audience (audience_key) and no attributes are mapped")
+        raise PayloadValidationError("nothing to keep: the event names no audience (audience_key) and gave no attributes")
     ctx.profiles.update(identities, audiences=audiences, attributes=attributes)
 
 
