@@ -203,6 +203,10 @@ class Service:
             return JSONResponse({"success": False, "message": rejected.message}, rejected.status, headers=headers)
         if self.store is None or self._wake is None:
             return JSONResponse({"success": False, "message": "the service is not running"}, 503)
+        if len(events) > self.max_queue:  # would never fit: retrying cannot help
+            self.metrics.rejected.labels("size").inc()
+            message = f"the request holds {len(events):,} events, more than serve.max_queue ({self.max_queue:,})"
+            return JSONResponse({"success": False, "message": message}, 400)
         if self._depth + len(events) > self.max_queue:
             # Segment's libraries retry a 503 later; what is stored is never turned away.
             self.metrics.rejected.labels("queue_full").inc()

@@ -191,3 +191,6 @@ async def test_a_full_queue_is_answered_503_until_it_drains(tmp_path: Path) -> N
             assert (await client.get("/healthz")).json()["queue"] == 0
             assert (await client.post("/v1/batch", json=batch, headers=auth())).status_code == 200
             assert 'destkit_requests_rejected_total{reason="queue_full"} 1.0' in (await client.get("/metrics")).text
+            too_big = {"batch": [{"type": "track", "userId": f"u{n}", "event": "e"} for n in range(4)]}
+            answer = await client.post("/v1/batch", json=too_big, headers=auth())
+            assert answer.status_code == 400 and "more than serve.max_queue (3)" in answer.json()["message"]
