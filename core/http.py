@@ -13,6 +13,7 @@ concurrent POSTs to a loopback server on the project's 2-core machine):
 
 from __future__ import annotations
 
+import json as jsonlib
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -26,8 +27,14 @@ from .plugin import RequestDefaults
 __all__ = ["DEFAULT_TIMEOUT", "make_transport", "Requester"]
 
 #: A path and query that need no quoting: unreserved and sub-delimiter characters, ":@/?",
-#: and percent-escapes.
-_ALREADY_ENCODED = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*")
+#: and percent-escapes (checked apart: one character class is far quicker to match).
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _already_encoded(url: str) -> bool:
+    return _URL_CHARACTERS.fullmatch(url) is not None and ("%" not in url or _STRAY_PERCENT.search(url) is None)
+
 
 
 def _parts_of(base: str) -> tuple[Any, str]:
@@ -44,6 +51,47 @@ def _parts_of(base: str) -> tuple[Any, str]:
 
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "destkit"
+
+_NO_BODY = httpx.ByteStream(b"")
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _encode_json(value: Any) -> bytes:
+    """A JSON body exactly as httpx encodes one: compact, UTF-8, no NaN."""
+    return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _probe_body_filling() -> bool:
+    """Whether this httpx keeps a read body where :func:`_fill` puts it (checked once, at import)."""
+    try:
+        probe = httpx.Response(200, headers={"Content-Type": "application/json"}, stream=httpx.ByteStream(b"{}"))
+        probe._content = b"{}"
+        probe.is_stream_consumed = probe.is_closed = True
+        return probe.content == b"{}" and probe.json() == {} and probe.text == "{}"
+    except Exception:  # any surprise means: use httpx's own read
+        return False
+
+
+_CAN_FILL = _probe_body_filling()
+
+
+def read_in_memory(response: httpx.Response) -> bool:
+    """Read a response whose whole body is already in memory (an ``httpx.ByteStream`` with no
+    content encoding), without httpx's streaming machinery; False if it is not such a response.
+
+    A dry-run answer or a ``MockTransport`` reply is one; httpx's async read of it costs more
+    than everything else about a dry-run request. What is left is exactly what ``read()``
+    leaves: the body, a consumed and closed stream.
+    """
+    stream = response.stream
+    if type(stream) is not httpx.ByteStream or "content-encoding" in response.headers:
+        return False
+    if not _CAN_FILL:
+        response.read()
+        return True
+    response._content = b"".join(stream)
+    response.is_stream_consumed = response.is_closed = True
+    return True
 
 
 def make_transport(max_connections: int = 100) -> httpx.AsyncBaseTransport:
@@ -77,6 +125,7 @@ class Requester:
         self.timeout = timeout
         self._base = (self.defaults.base_url or "").rstrip("/")
         self._headers = httpx.Headers({"User-Agent": USER_AGENT, **self.defaults.headers})
+        self._host_headers: dict[bytes, httpx.Headers] = {}  # per host: Host first, then the defaults
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         # Parsing a URL is a noticeable share of the per-request cost; most actions call a
         # handful of URLs over and over.
@@ -94,7 +143,7 @@ class Requester:
         """
         if "?" not in url:
             return self._parsed(url)  # the same few URLs again and again: cached
-        if self._base_parts is not None and url.startswith("/") and _ALREADY_ENCODED.fullmatch(url):
+        if self._base_parts is not None and url.startswith("/") and _already_encoded(url):
             path, _, query = url.partition("?")
             built = httpx.URL.__new__(httpx.URL)
             built._uri_reference = self._base_parts._replace(path=self._base_path + path, query=query)
@@ -126,19 +175,22 @@ class Requester:
     ) -> httpx.Response:
         full_url = self._url(url)
         extensions = self._extensions if timeout is None else {"timeout": httpx.Timeout(timeout).as_dict()}
-        request = httpx.Request(
-            method,
-            full_url,
-            params=params,
-            headers=httpx.Headers({**self._headers, **headers}) if headers else self._headers,
-            json=json,
-            data=data,
-            content=content,
-            extensions=extensions,
-        )
+        if params is None and data is None and (content is None or isinstance(content, bytes | str)):
+            request = self._build(method, full_url, headers, json, content, extensions)
+        else:  # query parameters and forms: httpx's own encoding
+            request = httpx.Request(
+                method,
+                full_url,
+                params=params,
+                headers=httpx.Headers({**self._headers, **headers}) if headers else self._headers,
+                json=json,
+                data=data,
+                content=content,
+                extensions=extensions,
+            )
         try:
             response = await self.transport.handle_async_request(request)
-            if not response.is_stream_consumed:
+            if not response.is_stream_consumed and not read_in_memory(response):
                 try:
                     await response.aread()
                 finally:
@@ -149,6 +201,63 @@ class Requester:
         if raise_for_status and not response.is_success:
             raise self.classify(response)
         return response
+
+    def _build(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: Mapping[str, str] | None,
+        json: Any,
+        content: bytes | str | None,
+        extensions: dict[str, Any],
+    ) -> httpx.Request:
+        """The request httpx would build from these arguments, built the cheap way.
+
+        httpx's constructor re-checks and re-encodes every header and prepares the body in
+        several steps; given a ready ``stream`` it takes the request as it is. So the headers
+        are prepared here as httpx prepares them (Host first, then the destination's and the
+        call's headers, then the body's length and type) from a per-host copy made once.
+        ``tests/core/test_http.py`` holds the two constructions equal.
+        """
+        method = method.upper()
+        if json is not None:
+            body, content_type = _encode_json(json), "application/json"
+        elif content is not None:
+            body, content_type = content.encode("utf-8") if isinstance(content, str) else content, None
+        else:
+            body, content_type = b"", None
+        empty_post = not body and json is None and method in _BODY_METHODS
+        if headers or empty_post:
+            # httpx's order: Host (unless given), an empty body's length, then the headers.
+            given = httpx.Headers({**self._headers, **headers}) if headers else self._headers
+            auto = [] if "host" in given else [(b"Host", url.netloc)]
+            if empty_post and "content-length" not in given:
+                auto.append((b"Content-Length", b"0"))
+            prepared = httpx.Headers([*auto, *given.raw])
+        else:
+            prepared = self._for_host(url)  # the same Host and headers for most requests: made once
+        if body or json is not None:
+            describing = {"Content-Length": str(len(body))}
+            if content_type is not None:
+                describing["Content-Type"] = content_type
+            missing = {name: value for name, value in describing.items() if name not in prepared}
+            if missing:
+                prepared = prepared.copy()  # never the shared per-host headers
+                prepared.update(missing)
+        request = httpx.Request(
+            method, url, headers=prepared, stream=httpx.ByteStream(body) if body else _NO_BODY, extensions=extensions
+        )
+        request.read()  # the body in memory, as httpx's own construction leaves it
+        return request
+
+    def _for_host(self, url: httpx.URL) -> httpx.Headers:
+        netloc = url.netloc
+        prepared = self._host_headers.get(netloc)
+        if prepared is None:
+            prepared = httpx.Headers([(b"Host", netloc), *self._headers.raw])  # names as given
+            if len(self._host_headers) < 64:  # a destination talks to a few hosts
+                self._host_headers[netloc] = prepared
+        return prepared
 
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", url, **kwargs)

@@ -98,11 +98,6 @@ async def call_with_retries(
 
     On failure raises :class:`Attempted` wrapping the last error, so the caller can count them.
     """
-
-    def wait(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        return policy.delay(state.attempt_number, error)
-
     # The first attempt runs outside tenacity: most deliveries succeed at once, and the retry
     # machinery costs more than the rest of the runtime's per-event work. A failure becomes
     # tenacity's attempt 1, so every rule below still applies to it.
@@ -110,6 +105,10 @@ async def call_with_retries(
         return await fn(), 1
     except Exception as exc:
         first_failure: Exception = exc
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        return policy.delay(state.attempt_number, error)
 
     waited = 0.0
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from pydantic_core import from_json
+
 from .errors import DestkitError
 
 __all__ = ["Line", "SourceError", "read_events", "open_source", "MAX_EVENT_BYTES", "Format"]
@@ -89,7 +91,6 @@ def _jsonl(stream: IO[bytes]) -> Iterator[Line]:
     number = 0
     for raw in stream:
         number += 1
-        complete = raw.endswith(b"\n")
         text = raw.strip()
         if not text:
             continue
@@ -97,22 +98,35 @@ def _jsonl(stream: IO[bytes]) -> Iterator[Line]:
             yield Line(number, problem=f"event is {len(text):,} bytes; the limit is {MAX_EVENT_BYTES:,} (32 KB)")
             continue
         try:
-            decoded = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield Line(number, problem=f"not valid UTF-8 (byte {exc.start + 1})")
-            continue
-        try:
-            event = json.loads(decoded)
-        except json.JSONDecodeError as exc:
-            if not complete:
-                yield Line(number, problem=f"truncated last line: no newline at the end and not complete JSON ({exc.msg})")
-            else:
-                yield Line(number, problem=f"not JSON: {exc.msg} at column {exc.colno}")
+            # pydantic-core's parser (jiter) checks UTF-8 and parses in one pass, about three
+            # times quicker than decode() and json.loads here; a line it refuses takes the slow
+            # path below, whose errors are the ones users read.
+            event = from_json(text)
+        except ValueError:
+            yield _problem_of(number, text, complete=raw.endswith(b"\n"))
             continue
         if not isinstance(event, dict):
             yield Line(number, problem=f"not a JSON object but {_kind(event)}")
             continue
         yield Line(number, event)
+
+
+def _problem_of(number: int, text: bytes, complete: bool) -> Line:
+    """What is wrong with a line that does not parse, in the standard library's words."""
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Line(number, problem=f"not valid UTF-8 (byte {exc.start + 1})")
+    try:
+        event = json.loads(decoded)
+    except json.JSONDecodeError as exc:
+        if not complete:
+            return Line(number, problem=f"truncated last line: no newline at the end and not complete JSON ({exc.msg})")
+        return Line(number, problem=f"not JSON: {exc.msg} at column {exc.colno}")
+    # JSON that only the standard library reads (a lone surrogate escape, say) is still JSON.
+    if not isinstance(event, dict):
+        return Line(number, problem=f"not a JSON object but {_kind(event)}")
+    return Line(number, event)
 
 
 def _kind(value: Any) -> str:

@@ -72,17 +72,17 @@ class ProfileNotFound(DeliveryError):
         self.third_party_id = third_party_id
 
 
-def _flatten(value: Any, prefix: str, out: list[tuple[str, str]]) -> None:
-    if value is None:
-        return  # Target stores no nulls, and a missing value cannot clear one
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _flatten(item, f"{prefix}.{index}" if prefix else str(index), out)
-    else:
-        out.append((prefix, js_string(value)))
+def _flatten(value: dict[str, Any] | list[Any], prefix: str, out: list[tuple[str, str]]) -> None:
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if item is None:
+            continue  # Target stores no nulls, and a missing value cannot clear one
+        if isinstance(item, str):
+            out.append((name, item))
+        elif isinstance(item, dict | list):
+            _flatten(item, name, out)
+        else:
+            out.append((name, js_string(item)))
 
 
 def profile_attributes(traits: dict[str, Any]) -> list[tuple[str, str]]:

@@ -64,7 +64,7 @@ async def perform(ctx: Context[Any], payload: ProfilePayload) -> None:
             content=body,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-    if "<success>false</success>" in response.text:
+    if b"<success>false</success>" in response.content:
         raise BadRequest(f"Adobe Target refused the update: {response.text.strip()[:200]}", status=response.status_code)
 
 

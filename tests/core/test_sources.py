@@ -36,6 +36,13 @@ def lines(data: bytes, fmt: str = "jsonl") -> list[tuple[int, Any, str | None]]:
         (b'{"a": 1}', [(1, {"a": 1}, None)]),  # a complete last line without newline is fine
         (b'{"big": "' + b"x" * 33_000 + b'"}\n', [(1, None, "event is 33,011 bytes; the limit is 32,768 (32 KB)")]),
         (b'{"a": 1}\r\n{"b": 2}\r\n', [(1, {"a": 1}, None), (2, {"b": 2}, None)]),
+        # What the standard library reads is read, even where the fast parser balks.
+        (b'{"a": "\\ud83d"}\n', [(1, {"a": "\ud83d"}, None)]),
+        (
+            b'{"n": -Infinity, "big": 123456789012345678901234567890, "f": 0.1}\n',
+            [(1, {"n": float("-inf"), "big": 123456789012345678901234567890, "f": 0.1}, None)],
+        ),
+        (b'["not", "an", "object"]', [(1, None, "not a JSON object but an array")]),
     ],
 )
 def test_json_lines(data: bytes, expected: list[tuple[int, Any, str | None]]) -> None:
