@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from .errors import ConfigError, DestkitError, MappingError, PluginError, TriggerSyntaxError
 from .mappings import compile_mapping, compile_trigger
@@ -111,6 +111,15 @@ class Config(_Strict):
     serve: ServeOptions = Field(default_factory=ServeOptions)
     #: Where the config came from, for error messages; not part of the file.
     source: str = Field("<config>", exclude=True)
+    _serve_problem: str | None = PrivateAttr(None)
+
+    def serve_options(self) -> ServeOptions:
+        """The ``serve:`` block, for the service. Only the service needs it, so a variable it
+        names and the environment lacks stops ``destkit serve`` (and ``validate``), here, not
+        a replay of the same file."""
+        if self._serve_problem is not None:
+            raise ConfigError(self._serve_problem)
+        return self.serve
 
 
 @dataclass(frozen=True)
@@ -170,13 +179,18 @@ def parse_config(data: Any, *, source: str = "<config>") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a config is a mapping with a 'destinations' list")
     serve = data.get("serve")
+    serve_problem = None
     if isinstance(serve, dict):  # its secrets usually come from the environment
-        data = {**data, "serve": interpolate_env(serve, f"{source}: serve")}
+        try:
+            data = {**data, "serve": interpolate_env(serve, f"{source}: serve")}
+        except ConfigError as exc:  # told by serve_options(), to the one command that reads it
+            data, serve_problem = {key: value for key, value in data.items() if key != "serve"}, str(exc)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{source}: {describe_validation_error(exc, data)}") from None
     config.source = source
+    config._serve_problem = serve_problem
     names = [d.name for d in config.destinations]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

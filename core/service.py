@@ -90,17 +90,18 @@ class Service:
             loaded = parse_config(dict(config))
         else:
             loaded = load_config(config)
-        self.write_keys = {key.get_secret_value() for key in loaded.serve.write_keys if key.get_secret_value()}
+        options = loaded.serve_options()
+        self.write_keys = {key.get_secret_value() for key in options.write_keys if key.get_secret_value()}
         if not self.write_keys:
             raise ConfigError(f"{loaded.source}: serve needs at least one write key (serve: {{write_keys: [...]}})")
         self.runtime = Runtime(loaded, registry=registry, transport=transport)
         self.runtime.redact.add(self.write_keys)
-        self.max_queue = loaded.serve.max_queue
+        self.max_queue = options.max_queue
         self.state_path = state_path
         self.grace = grace
         self.metrics = ServiceMetrics()
         self.store: StateStore | None = None
-        tokens = {token.get_secret_value() for token in loaded.serve.edge_tokens if token.get_secret_value()}
+        tokens = {token.get_secret_value() for token in options.edge_tokens if token.get_secret_value()}
         self.runtime.redact.add(tokens)
         self.edge = EdgeLookup(
             self.runtime.subscriptions, tokens, lambda: self.store, lambda result: self.metrics.lookups.labels(result).inc()

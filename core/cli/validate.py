@@ -15,6 +15,7 @@ def validate(config_path: str) -> None:
     with config_errors():
         config = load_config(config_path)
         subscriptions = compile_config(config)
+        config.serve_options()  # what only `destkit serve` reads is checked too
     destinations = {sub.destination.name for sub in subscriptions}
     click.echo(f"{config_path}: ok ({len(destinations)} destination(s), {len(subscriptions)} subscription(s))")
     for sub in subscriptions:

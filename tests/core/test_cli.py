@@ -154,3 +154,34 @@ def test_init_will_not_overwrite(tmp_path: Path) -> None:
     (tmp_path / "x" / "keep.txt").write_text("mine")
     code, _, err = invoke("init", "acme", "--directory", str(tmp_path / "x"))
     assert code == 2 and "not empty" in err
+
+
+def shared_config(tmp_path: Path) -> Path:
+    """One config for replay and serve, its serve secret from an environment variable."""
+    path = tmp_path / "shared.yaml"
+    path.write_text(
+        "destinations:\n"
+        "  - {name: h, type: webhook, settings: {url: 'https://hooks.example.com/in'}}\n"
+        "serve:\n"
+        "  write_keys: ['${DESTKIT_TEST_WRITE_KEY}']\n"
+    )
+    return path
+
+
+def test_an_unset_serve_variable_does_not_stop_a_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DESTKIT_TEST_WRITE_KEY", raising=False)
+    events = '{"type": "track", "event": "A", "userId": "u1", "messageId": "m1"}\n'
+    code, _, err = invoke("replay", "-", "--config", str(shared_config(tmp_path)), "--dry-run", "-q", input=events)
+    assert code == 0, err
+    assert "delivered=1" in err
+
+
+@pytest.mark.parametrize("command", [("validate",), ("serve", "--state", "unused.db")])
+def test_an_unset_serve_variable_stops_serve_and_validate_naming_it(
+    command: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DESTKIT_TEST_WRITE_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke(*command, "--config", str(shared_config(tmp_path)))
+    assert code == 2
+    assert "serve.write_keys[0]: environment variable DESTKIT_TEST_WRITE_KEY is not set" in err
