@@ -38,6 +38,7 @@ from .dryrun import DryRunTransport
 from .errors import DeliveryError, InvalidEvent, MappingFailed, PayloadValidationError
 from .events import ordering_key, validate_event
 from .http import Requester, make_transport
+from .ordering import PersonLocks
 from .outcome import ErrorInfo, Outcome, Status
 from .plugin import Context
 from .profiles import PrintedProfiles, Profiles, StoredProfiles
@@ -66,46 +67,6 @@ class Routed:
 
     def finished(self) -> list[Outcome]:
         return [outcome for outcome in self.outcomes if outcome is not None]
-
-
-class _PersonLocks:
-    """One FIFO lock per person, kept only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, _PersonLock] = {}
-
-    def hold(self, key: str) -> _PersonLock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = _PersonLock(self._locks, key)
-        lock.users += 1
-        return lock
-
-
-class _PersonLock(asyncio.Lock):
-    """An ``async with`` of this lock is one use; the last use removes it from the table."""
-
-    def __init__(self, table: dict[str, _PersonLock], key: str) -> None:
-        super().__init__()
-        self.table = table
-        self.key = key
-        self.users = 0
-
-    async def __aenter__(self) -> None:
-        try:
-            await self.acquire()
-        except BaseException:
-            self._leave()
-            raise
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.release()
-        self._leave()
-
-    def _leave(self) -> None:
-        self.users -= 1
-        if self.users == 0:
-            del self.table[self.key]
 
 
 class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -163,7 +124,7 @@ class Runtime:
         self._requesters: dict[str, Requester] = {}
         self._batchers: dict[int, Batcher] = {}
         self._loggers: dict[str, _RedactingLogger] = {}
-        self._people = _PersonLocks()
+        self._people = PersonLocks()
         self._slots: asyncio.Semaphore | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
