@@ -24,6 +24,8 @@ from .outcome import ErrorInfo, Outcome, Status
 
 __all__ = ["Summary", "ReportWriter", "print_summary"]
 
+_STATUS_NAMES = {status: status.value for status in Status}
+
 
 @dataclass
 class Summary:
@@ -37,16 +39,24 @@ class Summary:
     by_subscription: dict[str, Counter[str]] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)
     elapsed: float = 0.0
+    #: by_subscription's counters by (destination, subscription), so each outcome finds its own at once.
+    _counts: dict[tuple[str | None, str | None], Counter[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, outcomes: list[Outcome]) -> None:
         self.events += 1
-        if outcomes and outcomes[0].destination is None and outcomes[0].status == Status.INVALID:
+        if outcomes and outcomes[0].destination is None and outcomes[0].status is Status.INVALID:
             self.invalid += 1  # the event itself is bad, before any subscription
         for outcome in outcomes:
-            self.outcomes[outcome.status.value] += 1
-            self.retries += max(0, outcome.attempts - 1)
-            where = f"{outcome.destination}/{outcome.subscription}" if outcome.destination else "(no subscription)"
-            self.by_subscription.setdefault(where, Counter())[outcome.status.value] += 1
+            status = _STATUS_NAMES[outcome.status]
+            self.outcomes[status] += 1
+            if outcome.attempts > 1:
+                self.retries += outcome.attempts - 1
+            key = (outcome.destination, outcome.subscription)
+            counts = self._counts.get(key)
+            if counts is None:
+                where = f"{outcome.destination}/{outcome.subscription}" if outcome.destination else "(no subscription)"
+                counts = self._counts[key] = self.by_subscription.setdefault(where, Counter())
+            counts[status] += 1
             if outcome.error is not None:
                 self.errors[outcome.error.code] += 1
                 self.examples.setdefault(outcome.error.code, outcome.error.message)

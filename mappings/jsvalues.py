@@ -37,6 +37,11 @@ def js_number(value: float | int) -> str:
     """``String(n)`` in JavaScript: ``3``, ``19.99``, ``1e+21``, ``1e-7``, ``0.000001``."""
     if isinstance(value, int):
         return str(value)
+    text = repr(value)
+    if "e" not in text and "n" not in text and value != 0:
+        # Python's shortest repr without an exponent ("19.99", "-0.5", "1e+16" excluded) is
+        # JavaScript's too, but for a whole number's ".0".
+        return text[:-2] if text.endswith(".0") else text
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):

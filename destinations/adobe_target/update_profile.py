@@ -7,7 +7,7 @@ is reported as ``PROFILE_NOT_FOUND`` (retryable on a slow schedule) instead of b
 
 from __future__ import annotations
 
-import re
+import string
 from typing import Any
 from urllib.parse import quote
 
@@ -20,11 +20,11 @@ GET_LIMIT = 8 * 1024
 POST_LIMIT = 60 * 1024
 
 
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "_.~-")
 
 
 def _quote(text: str) -> str:
-    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")  # most names need nothing
+    return text if _UNRESERVED.issuperset(text) else quote(text, safe="")  # most names need nothing
 
 
 def encode(pairs: list[tuple[str, str]]) -> str:
@@ -32,8 +32,8 @@ def encode(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{_quote(name)}={_quote(value)}" for name, value in pairs)
 
 
-async def fetch_profile(ctx: Context[Any], third_party_id: str) -> dict[str, Any]:
-    """The profile as Target's profile API returns it; ProfileNotFound when there is none."""
+async def require_profile(ctx: Context[Any], third_party_id: str) -> None:
+    """Ask Target's profile API for the profile; ProfileNotFound when there is none."""
     settings = ctx.settings
     path = f"/rest/v1/profiles/thirdPartyId/{quote(third_party_id, safe='')}?client={quote(settings.client_code, safe='')}"
     response = await ctx.http.get(path, raise_for_status=False)
@@ -41,14 +41,12 @@ async def fetch_profile(ctx: Context[Any], third_party_id: str) -> dict[str, Any
         raise ProfileNotFound(third_party_id, settings.client_code)
     if not response.is_success:
         raise ctx.http.classify(response)
-    profile: dict[str, Any] = response.json()
-    return profile
 
 
 async def perform(ctx: Context[Any], payload: ProfilePayload) -> None:
     third_party_id = check_id(payload.mbox3rdPartyId)
     attributes = [(f"profile.{name}", value) for name, value in profile_attributes(payload.traits)]
-    await fetch_profile(ctx, third_party_id)
+    await require_profile(ctx, third_party_id)
     path = f"/m2/{quote(ctx.settings.client_code, safe='')}/profile/update"
     query = encode([("mbox3rdPartyId", third_party_id), *attributes])
     if len(query) <= GET_LIMIT:

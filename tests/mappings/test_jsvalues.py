@@ -28,6 +28,14 @@ from destkit.mappings.jsvalues import MISSING, js_json, js_number, js_string, js
         (float("inf"), "Infinity"),
         (float("nan"), "NaN"),
         (0.1 + 0.2, "0.30000000000000004"),
+        (-0.0, "0"),
+        (-3.0, "-3"),
+        (1e15, "1000000000000000"),
+        (123456789012345.6, "123456789012345.6"),
+        (0.0001, "0.0001"),
+        (1e-5, "0.00001"),
+        (-1e-7, "-1e-7"),
+        (float("-inf"), "-Infinity"),
     ],
 )
 def test_js_number(value: float, expected: str) -> None:
