@@ -125,7 +125,7 @@ class Requester:
         self.timeout = timeout
         self._base = (self.defaults.base_url or "").rstrip("/")
         self._headers = httpx.Headers({"User-Agent": USER_AGENT, **self.defaults.headers})
-        self._host_headers: dict[bytes, httpx.Headers] = {}  # per host: Host first, then the defaults
+        self._host_headers: dict[bytes, tuple[httpx.Headers, list[tuple[bytes, bytes]], frozenset[bytes]]] = {}
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         # Parsing a URL is a noticeable share of the per-request cost; most actions call a
         # handful of URLs over and over.
@@ -221,40 +221,47 @@ class Requester:
         """
         method = method.upper()
         if json is not None:
-            body, content_type = _encode_json(json), "application/json"
+            body, content_type = _encode_json(json), b"application/json"
         elif content is not None:
             body, content_type = content.encode("utf-8") if isinstance(content, str) else content, None
         else:
             body, content_type = b"", None
-        empty_post = not body and json is None and method in _BODY_METHODS
-        if headers or empty_post:
-            # httpx's order: Host (unless given), an empty body's length, then the headers.
-            given = httpx.Headers({**self._headers, **headers}) if headers else self._headers
-            auto = [] if "host" in given else [(b"Host", url.netloc)]
-            if empty_post and "content-length" not in given:
-                auto.append((b"Content-Length", b"0"))
-            prepared = httpx.Headers([*auto, *given.raw])
-        else:
-            prepared = self._for_host(url)  # the same Host and headers for most requests: made once
+        if headers:
+            given = httpx.Headers({**self._headers, **headers}).raw
+            lower = frozenset(name.lower() for name, _ in given)
+            host = [] if b"host" in lower else [(b"Host", url.netloc)]
+            ready: httpx.Headers | None = None
+            raw = [*host, *given]
+        else:  # the same Host and headers for most requests: prepared once per host
+            ready, raw, lower = self._for_host(url)
+            host = raw[:1]
         if body or json is not None:
-            describing = {"Content-Length": str(len(body))}
-            if content_type is not None:
-                describing["Content-Type"] = content_type
-            missing = {name: value for name, value in describing.items() if name not in prepared}
-            if missing:
-                prepared = prepared.copy()  # never the shared per-host headers
-                prepared.update(missing)
+            extra = [] if b"content-length" in lower else [(b"Content-Length", str(len(body)).encode())]
+            if content_type is not None and b"content-type" not in lower:
+                extra.append((b"Content-Type", content_type))
+            ready = None if extra else ready
+            raw = [*raw, *extra]
+        elif method in _BODY_METHODS and b"content-length" not in lower:
+            # An empty body's length goes right after the Host httpx adds, before the headers.
+            ready, raw = None, [*host, (b"Content-Length", b"0"), *raw[len(host) :]]
         request = httpx.Request(
-            method, url, headers=prepared, stream=httpx.ByteStream(body) if body else _NO_BODY, extensions=extensions
+            method,
+            url,
+            headers=ready if ready is not None else raw,
+            stream=httpx.ByteStream(body) if body else _NO_BODY,
+            extensions=extensions,
         )
         request.read()  # the body in memory, as httpx's own construction leaves it
         return request
 
-    def _for_host(self, url: httpx.URL) -> httpx.Headers:
+    def _for_host(self, url: httpx.URL) -> tuple[httpx.Headers, list[tuple[bytes, bytes]], frozenset[bytes]]:
+        """Host, then the destination's headers (names as given): as ready headers, as raw
+        pairs, and the lowercase names they hold."""
         netloc = url.netloc
         prepared = self._host_headers.get(netloc)
         if prepared is None:
-            prepared = httpx.Headers([(b"Host", netloc), *self._headers.raw])  # names as given
+            raw = [(b"Host", netloc), *self._headers.raw]
+            prepared = (httpx.Headers(raw), raw, frozenset(name.lower() for name, _ in raw))
             if len(self._host_headers) < 64:  # a destination talks to a few hosts
                 self._host_headers[netloc] = prepared
         return prepared
