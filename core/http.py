@@ -36,7 +36,6 @@ def _already_encoded(url: str) -> bool:
     return _URL_CHARACTERS.fullmatch(url) is not None and ("%" not in url or _STRAY_PERCENT.search(url) is None)
 
 
-
 def _parts_of(base: str) -> tuple[Any, str]:
     """httpx's parsed form of a base URL without query or fragment, and its path; (None, "")
     when there is no usable base or httpx does not keep a parsed form we recognise."""
@@ -62,7 +61,8 @@ def _encode_json(value: Any) -> bytes:
 
 
 def _probe_body_filling() -> bool:
-    """Whether this httpx keeps a read body where :func:`_fill` puts it (checked once, at import)."""
+    """Whether this httpx keeps a read body where :func:`read_in_memory` puts it (checked once,
+    at import; if not, httpx's own read is used)."""
     try:
         probe = httpx.Response(200, headers={"Content-Type": "application/json"}, stream=httpx.ByteStream(b"{}"))
         probe._content = b"{}"
