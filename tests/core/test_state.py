@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,23 @@ EVENT = {"type": "identify", "messageId": "m1", "userId": "u1", "traits": {"a": 
 @pytest.fixture
 def store(tmp_path: Path) -> StateStore:
     return StateStore(tmp_path / "deep" / "state.db")
+
+
+def park(store: StateStore, **changes: Any) -> int:
+    """Park EVENT for t/s (a first PROFILE_NOT_FOUND, due at once), with ``changes`` applied."""
+    now = time.time()
+    fields: dict[str, Any] = {
+        "event": EVENT,
+        "message_id": "m1",
+        "destination": "t",
+        "subscription": "s",
+        "attempts": 1,
+        "error_code": "PROFILE_NOT_FOUND",
+        "error_message": "x",
+        "next_attempt_at": now,
+        "give_up_at": now + 3600,
+    }
+    return store.park(**{**fields, **changes})
 
 
 def test_a_new_file_is_migrated_in_wal_mode(store: StateStore) -> None:
@@ -50,28 +68,8 @@ def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
 
 def test_parking_twice_moves_the_same_entry_on(store: StateStore) -> None:
     now = time.time()
-    first = store.park(
-        event=EVENT,
-        message_id="m1",
-        destination="t",
-        subscription="s",
-        attempts=1,
-        error_code="PROFILE_NOT_FOUND",
-        error_message="x",
-        next_attempt_at=now + 60,
-        give_up_at=now + 3600,
-    )
-    again = store.park(
-        event=EVENT,
-        message_id="m1",
-        destination="t",
-        subscription="s",
-        attempts=2,
-        error_code="TIMEOUT",
-        error_message="y",
-        next_attempt_at=now + 300,
-        give_up_at=now + 3600,
-    )
+    first = park(store, next_attempt_at=now + 60, give_up_at=now + 3600)
+    again = park(store, attempts=2, error_code="TIMEOUT", error_message="y", next_attempt_at=now + 300, give_up_at=now + 3600)
     assert first == again
     (parked,) = store.parked()
     assert (parked.attempts, parked.parkings, parked.error_code, parked.event) == (3, 2, "TIMEOUT", EVENT)
@@ -83,17 +81,7 @@ def test_parking_twice_moves_the_same_entry_on(store: StateStore) -> None:
 
 def test_burying_a_parked_delivery_moves_it_to_the_dead_letters(store: StateStore) -> None:
     now = time.time()
-    parked_id = store.park(
-        event=EVENT,
-        message_id="m1",
-        destination="t",
-        subscription="s",
-        attempts=1,
-        error_code="PROFILE_NOT_FOUND",
-        error_message="x",
-        next_attempt_at=now,
-        give_up_at=now,
-    )
+    parked_id = park(store, next_attempt_at=now, give_up_at=now)
     dead_id = store.bury(
         event=EVENT,
         message_id="m1",
