@@ -37,15 +37,16 @@ import re
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from destkit.testing import LoopbackServer, RecordedRequest, Reply
+
+from .sandbox_profiles import SandboxProfile, load_profiles
 
 __all__ = ["AdobeTargetSandbox", "SandboxProfile", "start_sandbox", "load_profiles"]
 
@@ -56,10 +57,6 @@ DELIVERY_PARAMETERS = 50
 SESSION_CONCURRENCY = 100
 _SESSION_ID = re.compile(r"^[!-~]{1,128}$")
 _SESSION_FORBIDDEN = set("?{}/")
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _xml(**fields: Any) -> Reply:
@@ -90,44 +87,10 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
 
 
 @dataclass
-class SandboxProfile:
-    third_party_id: str
-    tnt_id: str
-    visible_at: float
-    attributes: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (value, modifiedAt)
-    updates: int = 0
-    modified_at: str = field(default_factory=_now_iso)
-
-    def set(self, values: Iterable[tuple[str, str]]) -> None:
-        stamp = _now_iso()
-        for name, value in values:
-            self.attributes[name] = (value, stamp)
-        self.modified_at = stamp
-        self.updates += 1
-
-
-@dataclass
 class _Batch:
     batch_id: str
     done_at: float
     rows: list[tuple[str, str, str]]  # (id, status, message)
-
-
-def load_profiles(source: str | Path | list[Any]) -> list[tuple[str, dict[str, str]]]:
-    """Seed profiles from a JSON list (or a file holding one) of ids or ``{"mbox3rdPartyId", "attributes"}``."""
-    items = json.loads(Path(source).read_text(encoding="utf-8")) if isinstance(source, (str, Path)) else source
-    if not isinstance(items, list):
-        raise ValueError("a profiles file holds a JSON list")
-    seeded: list[tuple[str, dict[str, str]]] = []
-    for index, item in enumerate(items):
-        if isinstance(item, str):
-            seeded.append((item, {}))
-        elif isinstance(item, dict) and isinstance(item.get("mbox3rdPartyId"), str):
-            attributes = item.get("attributes") or {}
-            seeded.append((item["mbox3rdPartyId"], {str(k): str(v) for k, v in attributes.items()}))
-        else:
-            raise ValueError(f"profiles[{index}]: expected an id or an object with mbox3rdPartyId")
-    return seeded
 
 
 class AdobeTargetSandbox:
