@@ -4,6 +4,7 @@ answers read whatever shape their body arrives in."""
 from __future__ import annotations
 
 import gzip
+import random
 from typing import Any
 
 import httpx
@@ -138,3 +139,33 @@ def test_a_streamed_or_compressed_answer_is_left_to_httpx() -> None:
     assert not read_in_memory(compressed)
     streamed = httpx.Response(200, stream=httpx.AsyncByteStream())
     assert not read_in_memory(streamed)
+
+
+async def test_random_requests_are_what_httpx_would_build() -> None:
+    """Many combinations of method, path, call headers and body, drawn with a fixed seed."""
+    rng = random.Random(20261123)
+    names = ["Content-Type", "content-length", "Host", "X-Trace", "authorization", "Accept", "user-agent"]
+    values = ["1", "text/plain", "virtual.example.com", "Bearer xyz", "a b"]
+    bodies: list[dict[str, Any]] = [
+        {},
+        {"json": {"k": "v", "n": [1, None, 2.5]}},
+        {"json": "just a string"},
+        {"content": b""},
+        {"content": b"raw"},
+        {"content": "text é"},
+    ]
+    for _ in range(300):
+        method = rng.choice(["GET", "POST", "PUT", "PATCH", "DELETE", "post"])
+        url = rng.choice(["", "/a", "/a/b?x=1&y=%20", "c?d=e", "https://other.example.org:8443/z"])
+        kwargs = dict(rng.choice(bodies))
+        if rng.random() < 0.5:
+            picked = rng.sample(names, rng.randint(1, 3))
+            kwargs["headers"] = {name: rng.choice(values) for name in picked}
+            if "content-length" in kwargs["headers"]:
+                kwargs["headers"]["content-length"] = "3"
+        ours = await sent_by_requester(method, url, **kwargs)
+        theirs = built_by_httpx(method, url, **dict(kwargs))
+        where = f"{method} {url!r} {kwargs}"
+        assert (ours.method, str(ours.url)) == (theirs.method, str(theirs.url)), where
+        assert ours.headers.raw == theirs.headers.raw, where
+        assert ours.content == theirs.content, where
