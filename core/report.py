@@ -40,7 +40,9 @@ class Summary:
     examples: dict[str, str] = field(default_factory=dict)
     elapsed: float = 0.0
     #: by_subscription's counters by (destination, subscription), so each outcome finds its own at once.
-    _counts: dict[tuple[str | None, str | None], Counter[str]] = field(default_factory=dict, repr=False, compare=False)
+    _counts: dict[tuple[str | None, str | None], Counter[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def add(self, outcomes: list[Outcome]) -> None:
         self.events += 1
