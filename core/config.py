@@ -43,6 +43,7 @@ __all__ = [
     "DestinationConfig",
     "SubscriptionConfig",
     "RuntimeOptions",
+    "StateOptions",
     "CompiledDestination",
     "CompiledSubscription",
     "load_config",
@@ -105,10 +106,29 @@ class ServeOptions(_Strict):
     )
 
 
+class StateOptions(_Strict):
+    """``state:``: how the state store is looked after (where it is comes from ``--state``)."""
+
+    ledger_days: float | None = Field(
+        30.0,
+        gt=0,
+        description="Days a delivery stays in the ledger (what stops a resent event from going out twice); "
+        "serve and worker prune older entries every hour. null keeps them forever.",
+    )
+    lease_seconds: float = Field(
+        30.0,
+        ge=2,
+        le=3600,
+        description="How long a delivery process's claim on its share of the inbox (and on parked deliveries) "
+        "lasts without renewal: after a process dies, the others take its work over this much later.",
+    )
+
+
 class Config(_Strict):
     destinations: list[DestinationConfig]
     runtime: RuntimeOptions = Field(default_factory=RuntimeOptions)
     serve: ServeOptions = Field(default_factory=ServeOptions)
+    state: StateOptions = Field(default_factory=StateOptions)
     #: Where the config came from, for error messages; not part of the file.
     source: str = Field("<config>", exclude=True)
     _serve_problem: str | None = PrivateAttr(None)

@@ -11,19 +11,22 @@ After its fast retries (the runtime's), each delivery is settled:
 
 Invalid events and payloads stay ``invalid``: nothing was sent, and replaying the file after
 fixing the mapping sends exactly them (the ledger skips the rest).
+
+Deciding needs no I/O: :meth:`Durable.settle` returns the final outcomes and the operations
+that record them, which the caller hands to a :class:`~destkit.state.CommitGroup`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from .config import CompiledSubscription
 from .outcome import ErrorInfo, Outcome, Status
 from .runtime import Routed, Runtime
-from .state import ParkedDelivery, StateStore
+from .state import Bury, MarkDelivered, Operation, Park, ParkedDelivery, StateStore, Unpark
 
 __all__ = ["Durable", "ALREADY_DELIVERED"]
 
@@ -41,37 +44,56 @@ class Durable:
         self.clock = clock
         self._subscriptions = {(sub.destination.name, sub.name): sub for sub in runtime.subscriptions}
 
-    def skip_delivered(self, routed: Routed) -> None:
-        """Turn jobs the ledger has seen delivered into ``skipped`` outcomes (unless forced)."""
-        if self.force or not routed.jobs or routed.message_id is None:
+    async def skip_delivered(self, routed: Sequence[Routed]) -> None:
+        """Turn jobs the ledger has seen delivered into ``skipped`` outcomes (unless forced),
+        for many events with one look at the ledger."""
+        if self.force:
             return
-        remaining = []
-        for index, sub, payload in routed.jobs:
-            if self.store.delivered(routed.message_id, sub.destination.name, sub.name):
-                routed.outcomes[index] = Outcome(
-                    Status.SKIPPED, routed.message_id, sub.destination.name, sub.name, sub.action.slug, reason=ALREADY_DELIVERED
-                )
-            else:
-                remaining.append((index, sub, payload))
-        routed.jobs = remaining
+        keys = {
+            (item.message_id, sub.destination.name, sub.name)
+            for item in routed
+            if item.message_id is not None
+            for _, sub, _ in item.jobs
+        }
+        if not keys:
+            return
+        done = await self.store.delivered(keys)
+        if not done:
+            return
+        for item in routed:
+            remaining = []
+            for index, sub, payload in item.jobs:
+                if (item.message_id, sub.destination.name, sub.name) in done:
+                    item.outcomes[index] = Outcome(
+                        Status.SKIPPED, item.message_id, sub.destination.name, sub.name, sub.action.slug, reason=ALREADY_DELIVERED
+                    )
+                else:
+                    remaining.append((index, sub, payload))
+            item.jobs = remaining
 
-    def settle(self, event: dict[str, Any], outcomes: list[Outcome], parked: ParkedDelivery | None = None) -> list[Outcome]:
-        """Record, park or bury each outcome; return them with their final status."""
-        return [self._settle_one(event, outcome, parked) for outcome in outcomes]
+    def settle(
+        self, event: dict[str, Any], outcomes: list[Outcome], parked: ParkedDelivery | None = None
+    ) -> tuple[list[Outcome], list[Operation]]:
+        """Each outcome's final status, and the operations that record them."""
+        operations: list[Operation] = []
+        final = [self._settle_one(event, outcome, parked, operations) for outcome in outcomes]
+        return final, operations
 
-    def _settle_one(self, event: dict[str, Any], outcome: Outcome, parked: ParkedDelivery | None) -> Outcome:
+    def _settle_one(
+        self, event: dict[str, Any], outcome: Outcome, parked: ParkedDelivery | None, operations: list[Operation]
+    ) -> Outcome:
         if outcome.destination is None or outcome.subscription is None or outcome.message_id is None:
             if parked is not None:
-                self.store.unpark(parked.id)  # the current config sends it nowhere
+                operations.append(Unpark(parked.id))  # the current config sends it nowhere
             return outcome
         key = (outcome.message_id, outcome.destination, outcome.subscription)
         if outcome.status == Status.DELIVERED:
-            self.store.record_delivered(*key)
+            operations.append(MarkDelivered(key, self.clock()))
             if parked is not None:
-                self.store.unpark(parked.id)
+                operations.append(Unpark(parked.id))
             return outcome
         if outcome.status == Status.SKIPPED and parked is not None:
-            self.store.unpark(parked.id)  # the current config no longer sends it
+            operations.append(Unpark(parked.id))  # the current config no longer sends it
             return outcome
         # A parked event the current mapping can no longer make a payload of is a dead letter too.
         now_invalid = outcome.status == Status.INVALID and parked is not None
@@ -80,67 +102,47 @@ class Durable:
         error = outcome.error
         sub = self._subscriptions.get((outcome.destination, outcome.subscription))
         attempts = outcome.attempts + (parked.attempts if parked else 0)
+        now = self.clock()
         if sub is not None and error.retryable:
             policy = sub.destination.parking
-            now = self.clock()
             give_up_at = parked.give_up_at if parked else now + policy.window
             delay = policy.delay(parked.parkings if parked else 0)
             if error.retry_after is not None and error.status in _SERVER_ASKED:
                 delay = max(delay, error.retry_after)
             if now + delay <= give_up_at:
-                self.store.park(
-                    event=event,
-                    message_id=outcome.message_id,
-                    destination=outcome.destination,
-                    subscription=outcome.subscription,
-                    attempts=outcome.attempts,
-                    error_code=error.code,
-                    error_message=error.message,
-                    next_attempt_at=now + delay,
-                    give_up_at=give_up_at,
-                    now=now,
-                )
+                operations.append(Park(key, event, outcome.attempts, error.code, error.message, now + delay, give_up_at, now))
                 return replace(outcome, status=Status.PARKED)
             waited = now - (parked.first_seen if parked else now)
             reason = f"gave up after {attempts} attempts over {_duration(waited)} (the parking window): {error.message}"
             error = replace(error, message=reason)
-        self.store.bury(
-            event=event,
-            message_id=outcome.message_id,
-            destination=outcome.destination,
-            subscription=outcome.subscription,
-            mapping_hash=sub.mapping_hash if sub is not None else "",
-            error_code=error.code,
-            error_message=error.message,
-            attempts=attempts,
-            first_seen=parked.first_seen if parked else None,
-            parked_id=parked.id if parked else None,
-            now=self.clock(),
+        operations.append(
+            Bury(
+                key,
+                event,
+                sub.mapping_hash if sub is not None else "",
+                error.code,
+                error.message,
+                attempts,
+                parked.first_seen if parked else now,
+                now,
+                parked.id if parked else None,
+            )
         )
         return replace(outcome, status=Status.DEAD_LETTERED, error=error, attempts=attempts)
 
     def subscription(self, destination: str, subscription: str) -> CompiledSubscription | None:
         return self._subscriptions.get((destination, subscription))
 
-    def gone(self, parked: ParkedDelivery) -> Outcome:
+    def gone(self, parked: ParkedDelivery) -> tuple[Outcome, Operation]:
         """A parked delivery whose subscription is no longer in the config: a dead letter."""
         message = f"subscription {parked.destination}/{parked.subscription} is no longer in the config"
         error = ErrorInfo("SUBSCRIPTION_REMOVED", message)
-        self.store.bury(
-            event=parked.event,
-            message_id=parked.message_id,
-            destination=parked.destination,
-            subscription=parked.subscription,
-            mapping_hash="",
-            error_code=error.code,
-            error_message=message,
-            attempts=parked.attempts,
-            first_seen=parked.first_seen,
-            parked_id=parked.id,
-        )
-        return Outcome(
+        now = self.clock()
+        bury = Bury(parked.key, parked.event, "", error.code, message, parked.attempts, parked.first_seen, now, parked.id)
+        outcome = Outcome(
             Status.DEAD_LETTERED, parked.message_id, parked.destination, parked.subscription, None, parked.attempts, error
         )
+        return outcome, bury
 
 
 def _duration(seconds: float) -> str:

@@ -129,7 +129,7 @@ class AudiencePayload(BaseModel):
         return {self.audience_id or self.audience_key: member}
 
 
-def keep_profile(ctx: Context[Any], payload: AudiencePayload, attributes: Mapping[str, Any] | None = None) -> None:
+async def keep_profile(ctx: Context[Any], payload: AudiencePayload, attributes: Mapping[str, Any] | None = None) -> None:
     """Apply one event to the profile of each of its identities, in the state store."""
     if ctx.profiles is None:
         raise DeliveryError(
@@ -144,11 +144,11 @@ def keep_profile(ctx: Context[Any], payload: AudiencePayload, attributes: Mappin
     audiences = payload.membership()
     if not audiences and attributes is None:
         raise PayloadValidationError("nothing to keep: the event names no audience (audience_key) and gave no attributes")
-    ctx.profiles.update(identities, audiences=audiences, attributes=attributes)
+    await ctx.profiles.update(identities, audiences=audiences, attributes=attributes)
 
 
 async def _perform_audiences(ctx: Context[Any], payload: AudiencePayload) -> None:
-    keep_profile(ctx, payload)
+    await keep_profile(ctx, payload)
 
 
 sync_audiences: Action[AudiencePayload] = Action(
@@ -230,7 +230,7 @@ class EdgeLookup:
             return problem.response(request_id)
         handle = []
         for index, identities in enumerate(events):
-            profiles = [_find(store, dest, identities) for dest in destinations]
+            profiles = [await _find(store, dest, identities) for dest in destinations]
             known = any(profile is not None for profile in profiles)
             # A known person gets one entry per destination on the datastream (empty where a
             # destination holds nothing for them); an unknown one an empty payload.
@@ -251,11 +251,11 @@ class EdgeLookup:
         return True
 
 
-def _find(store: StateStore, dest: CompiledDestination, identities: list[tuple[str, str]]) -> StoredProfile | None:
+async def _find(store: StateStore, dest: CompiledDestination, identities: list[tuple[str, str]]) -> StoredProfile | None:
     """The profile of the first identity (primary first) the destination knows."""
     profiles = StoredProfiles(store, dest.name)
     for namespace, identity in identities:
-        profile = profiles.get(namespace, identity)
+        profile = await profiles.get(namespace, identity)
         if profile is not None:
             return profile
     return None

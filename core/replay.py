@@ -1,77 +1,136 @@
-"""Replaying events through a runtime: from a stream of lines, or from the parked store.
+"""Delivering streams of events through a runtime: lines of a file, the service's inbox, and
+parked deliveries.
 
 Every line ends as outcomes handed to ``on_result`` (a line that is not an event becomes an
-``invalid`` outcome): nothing is dropped. Deliveries run concurrently, up to ``window`` at
-once; the runtime keeps each person's events in file order. Invalid and skipped events are
-decided by ``route`` without I/O and never become tasks.
+``invalid`` outcome): nothing is dropped. Lines are taken a chunk at a time: each chunk is
+routed (validated, triggered, mapped; no I/O), the ledger is asked about all of it at once,
+and what is left to send is sent concurrently, up to ``window`` events at once; the runtime
+keeps each person's events in order.
 
 With a :class:`Durable` (the state store), deliveries the ledger has seen are skipped, and
-every outcome is settled: recorded, parked or made a dead letter.
+every outcome is settled: recorded, parked or made a dead letter, through a
+:class:`~destkit.state.CommitGroup` that commits many events' settlements at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import itertools
 from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass, field
 
 from .durable import Durable
 from .outcome import ErrorInfo, Outcome, Status
 from .report import invalid_line
 from .runtime import Routed, Runtime
 from .sources import Line
-from .state import ParkedDelivery
+from .state import CommitGroup, Operation, ParkedDelivery, StateStore
 
-__all__ = ["replay_lines", "deliver_parked"]
+__all__ = ["Delivery", "replay_lines", "deliver_chunks", "deliver_parked", "CHUNK"]
 
 OnResult = Callable[[int, list[Outcome]], None]
 ParkedResult = Callable[[ParkedDelivery, list[Outcome]], None]
+#: What settles a line besides its outcomes (the inbox's acknowledgement), and what to do once committed.
+Extra = Callable[[Line], tuple[list[Operation], Callable[[], None] | None]]
+
+CHUNK = 64  # lines routed, and looked up in the ledger, together
+
+
+@dataclass
+class Delivery:
+    """What delivering needs besides the lines: the runtime, and with the state store, its
+    settling (``durable``) and group commit (``commits``)."""
+
+    runtime: Runtime
+    on_result: OnResult
+    window: int = 256
+    durable: Durable | None = None
+    commits: CommitGroup | None = None
+    extra: Extra | None = None
+    _slots: asyncio.Semaphore = field(init=False)
+    _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(self.window)
+
+    async def chunk(self, items: list[Line]) -> None:
+        """Route a chunk, look its deliveries up in the ledger at once, and start sending."""
+        routed: list[tuple[Line, Routed | None]] = [
+            (item, None if item.problem is not None else self.runtime.route(item.event)) for item in items
+        ]
+        if self.durable is not None:
+            await self.durable.skip_delivered([r for _, r in routed if r is not None and r.jobs])
+        for item, route in routed:
+            if route is None:
+                await self._settle(item, None, [invalid_line(item.line, item.problem or "")])
+            elif not route.jobs:  # skipped or invalid: decided without the network
+                await self._settle(item, route, route.finished())
+            else:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._deliver(item, route))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def finish(self) -> None:
+        """Wait for every delivery started (their settlements queued, not yet committed)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _deliver(self, item: Line, routed: Routed) -> None:
+        try:
+            try:
+                outcomes = await self.runtime.send(routed)
+            except Exception as error:  # a bug: its deliveries still end somewhere (failed, dead letters)
+                outcomes = _internal_error(self.runtime, routed, error)
+            await self._settle(item, routed, outcomes)
+        finally:
+            self._slots.release()
+
+    async def _settle(self, item: Line, routed: Routed | None, outcomes: list[Outcome]) -> None:
+        operations: list[Operation] = []
+        if self.durable is not None and routed is not None:
+            outcomes, operations = self.durable.settle(routed.event, outcomes)
+        committed = None
+        if self.extra is not None:
+            more, committed = self.extra(item)
+            operations += more
+        if self.commits is not None:
+            await self.commits.add(operations, committed)
+        elif committed is not None:
+            committed()
+        self.on_result(item.line, outcomes)
+
+
+async def deliver_chunks(chunks: Iterable[list[Line]] | AsyncIterable[list[Line]], delivery: Delivery) -> None:
+    """Deliver every chunk, then wait for the last deliveries."""
+    try:
+        if isinstance(chunks, AsyncIterable):
+            async for items in chunks:
+                await delivery.chunk(items)
+        else:
+            for items in chunks:
+                await delivery.chunk(items)
+    finally:
+        await delivery.finish()
 
 
 async def replay_lines(
-    lines: Iterable[Line] | AsyncIterable[Line],
+    lines: Iterable[Line],
     runtime: Runtime,
     on_result: OnResult,
     window: int = 256,
     durable: Durable | None = None,
+    commits: CommitGroup | None = None,
 ) -> None:
-    slots = asyncio.Semaphore(window)
-    pending: dict[asyncio.Task[list[Outcome]], Routed] = {}
+    """Deliver the lines of a file (or any iterable of lines)."""
+    delivery = Delivery(runtime, on_result, window, durable, commits)
+    await deliver_chunks(_chunks(lines), delivery)
 
-    def finished(line: int, task: asyncio.Task[list[Outcome]]) -> None:
-        routed = pending.pop(task)
-        slots.release()
-        if task.cancelled():
-            return
-        error = task.exception()
-        # The runtime reports delivery problems as outcomes; an exception is a bug. Its
-        # deliveries still end somewhere: failed, and with the state store, dead letters.
-        outcomes = task.result() if error is None else _internal_error(runtime, routed, error)
-        on_result(line, durable.settle(routed.event, outcomes) if durable is not None else outcomes)
 
-    async def start(item: Line) -> None:
-        if item.problem is not None:
-            on_result(item.line, [invalid_line(item.line, item.problem)])
-            return
-        routed = runtime.route(item.event)
-        if durable is not None:
-            durable.skip_delivered(routed)
-        if not routed.jobs:  # skipped or invalid: decided without the network
-            on_result(item.line, routed.finished())
-            return
-        await slots.acquire()
-        task = asyncio.create_task(runtime.send(routed))
-        pending[task] = routed
-        task.add_done_callback(functools.partial(finished, item.line))
-
-    if isinstance(lines, AsyncIterable):
-        async for item in lines:
-            await start(item)
-    else:
-        for item in lines:
-            await start(item)
-    while pending:
-        await asyncio.gather(*pending, return_exceptions=True)
+def _chunks(lines: Iterable[Line]) -> Iterable[list[Line]]:
+    iterator = iter(lines)
+    while chunk := list(itertools.islice(iterator, CHUNK)):
+        yield chunk
 
 
 def _internal_error(runtime: Runtime, routed: Routed, error: BaseException) -> list[Outcome]:
@@ -85,26 +144,36 @@ def _internal_error(runtime: Runtime, routed: Routed, error: BaseException) -> l
 
 
 async def deliver_parked(
-    runtime: Runtime, durable: Durable, on_result: ParkedResult, *, wait: bool = False, max_sleep: float = 30.0
-) -> None:
-    """Try every parked delivery that is due, with the current config. With ``wait``, keep at it
-    (sleeping until the next one is due) until none is left: each ends delivered or dead."""
-    store = durable.store
-    while True:
-        due = store.due(now=durable.clock())
-        for parked in due:
-            if durable.subscription(parked.destination, parked.subscription) is None:
-                on_result(parked, [durable.gone(parked)])
-                continue
-            routed = runtime.route(parked.event, only=(parked.destination, parked.subscription))
-            # With nothing to send (the trigger no longer matches, the payload is now invalid),
-            # the delivery is settled as such.
+    runtime: Runtime,
+    durable: Durable,
+    commits: CommitGroup,
+    on_result: ParkedResult,
+    *,
+    owner: str,
+    lease: float,
+    window: int = 256,
+) -> int:
+    """Claim the parked deliveries that are due (up to ``window``) and try each with the current
+    config, side by side; returns how many were claimed (0: nothing is due)."""
+    store: StateStore = durable.store
+    due = await store.claim_due(owner, window, lease)
+
+    async def one(parked: ParkedDelivery) -> None:
+        if durable.subscription(parked.destination, parked.subscription) is None:
+            outcome, bury = durable.gone(parked)
+            await commits.add([bury])
+            on_result(parked, [outcome])
+            return
+        routed = runtime.route(parked.event, only=(parked.destination, parked.subscription))
+        # With nothing to send (the trigger no longer matches, the payload is now invalid),
+        # the delivery is settled as such.
+        try:
             outcomes = await runtime.send(routed) if routed.jobs else routed.finished()
-            on_result(parked, durable.settle(parked.event, outcomes, parked))
-        if not wait:
-            return
-        next_at = store.next_due_at()
-        if next_at is None:
-            return
-        if not due:
-            await asyncio.sleep(min(max_sleep, max(0.05, next_at - durable.clock())))
+        except Exception as error:
+            outcomes = _internal_error(runtime, routed, error)
+        outcomes, operations = durable.settle(parked.event, outcomes, parked)
+        await commits.add(operations)
+        on_result(parked, outcomes)
+
+    await asyncio.gather(*(one(parked) for parked in due))
+    return len(due)

@@ -45,7 +45,7 @@ from .profiles import PrintedProfiles, Profiles, StoredProfiles
 from .redaction import Redactor
 from .registry import Registry
 from .retry import Attempted, call_with_retries
-from .state import StateStore
+from .state import StateStore, open_store
 
 __all__ = ["Runtime", "SyncRuntime", "Routed"]
 
@@ -89,8 +89,9 @@ class Runtime:
     (``httpx.MockTransport`` in tests); ``registry`` replaces the installed plugins; ``sleep``
     replaces the wait between retries (tests pass a recorder that does not wait). With
     ``dry_run`` (a text stream), nothing is sent: every request is written there, secrets masked.
-    ``state`` (a :class:`StateStore` or a path, opened on start and closed on exit) keeps the
-    profiles of profile-request destinations.
+    ``state`` (a :class:`~destkit.state.StateStore`, or a location: a path or a
+    ``postgresql://`` URL, opened on start and closed on exit) keeps the profiles of
+    profile-request destinations.
     """
 
     def __init__(
@@ -147,7 +148,9 @@ class Runtime:
             self._transport = make_transport(max_connections=max(self.concurrency, 10))
         self._slots = asyncio.Semaphore(self.concurrency)
         if self._state_path is not None and self.state is None:
-            self.state = StateStore(self._state_path)
+            store = open_store(self._state_path)
+            await store.open()
+            self.state = store
         for sub in self.subscriptions:
             dest = sub.destination
             if dest.name not in self._requesters:
@@ -177,8 +180,8 @@ class Runtime:
             if self._given_transport is None:  # a transport handed in belongs to the caller
                 await self._transport.aclose()
             self._transport = None
-        if self._state_path is not None and self.state is not None:  # opened here from a path: closed here
-            self.state.close()
+        if self._state_path is not None and self.state is not None:  # opened here from a location: closed here
+            await self.state.close()
             self.state = None
 
     # --- delivering -----------------------------------------------------------------------------

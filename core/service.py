@@ -2,17 +2,17 @@
 
 ::
 
-    service = Service("destkit.yaml", state_path=".destkit/state.db")
+    service = Service("destkit.yaml", state=".destkit/state.db")   # or a postgresql:// URL
     app = service.app                      # an ASGI app: run it, or mount it in another router
 
 ``POST /v1/identify|track|page|screen|group|alias`` and ``/v1/batch`` (and ``/v1/import``),
 authenticated by a write key from the config's ``serve.write_keys`` (the Basic-auth user, as
 Segment's libraries send it, or ``writeKey`` in the body). An event is answered 200 only once
-it is in the state store's inbox; a background worker delivers the inbox with the same
-runtime, ledger, parking and dead letters as ``replay``, and removes each event once
-settled. On shutdown the worker stops taking events and lets those in flight finish (within
-``grace`` seconds); anything unsettled stays in the inbox for the next start. One service
-process per state file.
+it is in the state store's inbox; a :class:`~destkit.worker.Worker` delivers the inbox with the
+same runtime, ledger, parking and dead letters as ``replay`` (``deliver=False`` leaves that to
+``destkit worker`` processes). On shutdown the worker stops taking events and lets those in
+flight finish (within ``grace`` seconds); anything unsettled stays in the inbox for the next
+start or another process. On SQLite one service per state file; on PostgreSQL any number.
 
 ``POST /ee/v2/interact?dataStreamId=ID`` answers profile lookups for the config's
 profile-request destinations, in the shape of AEP's edge (:mod:`destkit.edge`).
@@ -36,7 +36,6 @@ import zlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,24 +45,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .config import Config, load_config, parse_config
-from .durable import Durable
 from .edge import EdgeLookup
 from .errors import ConfigError
-from .events import EVENT_TYPES
+from .events import EVENT_TYPES, ordering_key
 from .metrics import CONTENT_TYPE_LATEST, ServiceMetrics
-from .outcome import Outcome
 from .registry import Registry
-from .replay import deliver_parked, replay_lines
 from .runtime import Runtime
-from .sources import MAX_EVENT_BYTES, Line
-from .state import DEFAULT_STATE_PATH, ParkedDelivery, StateStore
+from .sources import MAX_EVENT_BYTES
+from .state import StateStore, open_store
+from .worker import Worker, WorkerOptions
 
 __all__ = ["Service", "MAX_BATCH_BYTES", "MAX_BATCH_EVENTS"]
 
 MAX_BATCH_BYTES = 500 * 1024  # the Segment tracking API's limits for one batch request
 MAX_BATCH_EVENTS = 2500
-PARKED_EVERY = 5.0  # seconds between two looks at the parked deliveries
 QUEUE_FULL_RETRY = 5  # seconds a sender is asked to wait when the inbox is full
+COUNT_EVERY = 2.0  # seconds between two counts of the inbox and the parked deliveries
 
 
 class _Rejected(Exception):
@@ -75,14 +72,23 @@ class _Rejected(Exception):
 
 
 class Service:
+    """Segment's tracking API, the profile lookups and (unless ``deliver=False``) a delivery worker.
+
+    ``state`` is a :class:`~destkit.state.StateStore` or a location (a path or a
+    ``postgresql://`` URL; ``DESTKIT_STATE`` or ``.destkit/state.db`` when None), opened while
+    the service runs. ``rehearsal`` marks a sandboxed service: its store must hold rehearsals only.
+    """
+
     def __init__(
         self,
         config: Config | Mapping[str, Any] | str | os.PathLike[str],
         *,
-        state_path: str | os.PathLike[str] = DEFAULT_STATE_PATH,
+        state: StateStore | str | os.PathLike[str] | None = None,
         registry: Registry | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         grace: float = 20.0,
+        deliver: bool = True,
+        rehearsal: bool = False,
     ) -> None:
         if isinstance(config, Config):
             loaded = config
@@ -97,19 +103,22 @@ class Service:
         self.runtime = Runtime(loaded, registry=registry, transport=transport)
         self.runtime.redact.add(self.write_keys)
         self.max_queue = options.max_queue
-        self.state_path = state_path
-        self.grace = grace
+        self.state = state
+        self.deliver = deliver
+        self.rehearsal = rehearsal
+        self.worker_options = WorkerOptions(lease=loaded.state.lease_seconds, ledger_days=loaded.state.ledger_days, grace=grace)
         self.metrics = ServiceMetrics()
         self.store: StateStore | None = None
+        self.worker: Worker | None = None
         tokens = {token.get_secret_value() for token in options.edge_tokens if token.get_secret_value()}
         self.runtime.redact.add(tokens)
         self.edge = EdgeLookup(
             self.runtime.subscriptions, tokens, lambda: self.store, lambda result: self.metrics.lookups.labels(result).inc()
         )
-        self._wake: asyncio.Event | None = None  # set when events arrive
-        self._stop: asyncio.Event | None = None  # set when the service stops
-        self._received: dict[int, float] = {}
-        self._depth = 0  # events in the inbox, kept here: counting a large table per request is slow
+        # Counted every COUNT_EVERY seconds (and kept up to date with what this process takes in):
+        # counting a large inbox per request would be slow, and other processes change it too.
+        self._depth = 0
+        self._parked = 0
         self.app = Starlette(
             routes=[
                 *(Route(f"/v1/{kind}", self._single, methods=["POST"]) for kind in EVENT_TYPES),
@@ -124,67 +133,62 @@ class Service:
 
     # --- running --------------------------------------------------------------------------------
 
+    async def open(self) -> StateStore:
+        """Open the state store (if not open yet) and hold it for this service. Called by
+        :meth:`running`; ``destkit serve`` calls it first, to fail before announcing itself."""
+        if self.store is not None:
+            return self.store
+        store = self.state if isinstance(self.state, StateStore) else open_store(self.state)
+        await store.open()
+        try:
+            store.lock_service()
+            await store.claim_purpose(self.rehearsal)
+        except BaseException:
+            await store.close()
+            raise
+        self.store = store
+        return store
+
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Open the store, start the worker; on exit, let in-flight deliveries finish. A parent
         router that mounts ``app`` uses this as (part of) its own lifespan."""
-        self.store = StateStore(Path(self.state_path))
-        self.runtime.state = self.store  # profile-request destinations keep their profiles there
-        self._depth = self.store.inbox_depth()
-        self._wake, self._stop = asyncio.Event(), asyncio.Event()
-        durable = Durable(self.runtime, self.store)
-        async with self.runtime:
-            workers = [asyncio.create_task(self._deliver_inbox(durable)), asyncio.create_task(self._deliver_parked(durable))]
-            try:
-                yield
-            finally:
-                self._stop.set()
-                self._wake.set()
-                _, late = await asyncio.wait(workers, timeout=self.grace)
-                for task in late:  # what they held stays in the inbox or the parked table
-                    task.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-        self.store.close()
-        self.store = None
-        self.runtime.state = None
+        store = await self.open()
+        self.runtime.state = store  # profile-request destinations keep their profiles there
+        stop = asyncio.Event()
+        try:
+            await self._count(store)
+            async with self.runtime:
+                tasks = [asyncio.create_task(self._keep_counting(store, stop), name="destkit-counts")]
+                if self.deliver:
+                    self.worker = Worker(
+                        self.runtime, store, self.worker_options, on_settled=self.metrics.settled, on_acknowledged=self._left
+                    )
+                    tasks.append(asyncio.create_task(self.worker.run(stop), name="destkit-worker"))
+                try:
+                    yield
+                finally:
+                    stop.set()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            self.worker = None
+            self.runtime.state = None
+            self.store = None
+            await store.close()
 
-    async def _deliver_inbox(self, durable: Durable) -> None:
-        def settled(inbox_id: int, outcomes: list[Outcome]) -> None:
-            assert self.store is not None
-            self.store.settled(inbox_id)
-            self._depth -= 1
-            received = self._received.pop(inbox_id, time.time())
-            self.metrics.settled(outcomes, time.time() - received)
+    def _left(self) -> None:
+        self._depth = max(0, self._depth - 1)
 
-        await replay_lines(self._inbox(), self.runtime, settled, window=self.runtime.concurrency * 8, durable=durable)
+    async def _count(self, store: StateStore) -> None:
+        self._depth = await store.inbox_depth()
+        self._parked = await store.parked_count()
 
-    async def _inbox(self) -> AsyncIterator[Line]:
-        """The inbox, oldest first, waiting for new events; ends when the service stops."""
-        assert self.store is not None and self._wake is not None and self._stop is not None
-        last = 0
-        while not self._stop.is_set():
-            rows = self.store.inbox_after(last)
-            if not rows:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                continue
-            for inbox_id, received_at, text in rows:
-                if self._stop.is_set():
-                    return
-                last = inbox_id
-                self._received[inbox_id] = received_at
-                yield Line(inbox_id, json.loads(text))
-
-    async def _deliver_parked(self, durable: Durable) -> None:
-        def settled(parked: ParkedDelivery, outcomes: list[Outcome]) -> None:
-            self.metrics.settled(outcomes, time.time() - parked.first_seen)
-
-        assert self._stop is not None
-        while not self._stop.is_set():
-            await deliver_parked(self.runtime, durable, settled)
+    async def _keep_counting(self, store: StateStore, stop: asyncio.Event) -> None:
+        while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=PARKED_EVERY)
+                await asyncio.wait_for(stop.wait(), timeout=COUNT_EVERY)
+            with contextlib.suppress(Exception):  # the next count will tell; health still answers
+                await self._count(store)
 
     # --- the tracking API -----------------------------------------------------------------------
 
@@ -202,7 +206,8 @@ class Service:
             self.metrics.rejected.labels(rejected.reason).inc()
             headers = {"WWW-Authenticate": 'Basic realm="destkit"'} if rejected.status == 401 else None
             return JSONResponse({"success": False, "message": rejected.message}, rejected.status, headers=headers)
-        if self.store is None or self._wake is None:
+        store = self.store
+        if store is None:
             return JSONResponse({"success": False, "message": "the service is not running"}, 503)
         if len(events) > self.max_queue:  # would never fit: retrying cannot help
             self.metrics.rejected.labels("size").inc()
@@ -213,11 +218,12 @@ class Service:
             self.metrics.rejected.labels("queue_full").inc()
             message = f"{self._depth:,} events wait for delivery (serve.max_queue is {self.max_queue:,}); try again shortly"
             return JSONResponse({"success": False, "message": message}, 503, headers={"Retry-After": str(QUEUE_FULL_RETRY)})
-        self.store.accept([json.dumps(event, ensure_ascii=False) for event in events])
+        await store.accept([(ordering_key(event), json.dumps(event, ensure_ascii=False)) for event in events], time.time())
         self._depth += len(events)
         for event in events:
             self.metrics.received.labels(str(event.get("type", "unknown"))).inc()
-        self._wake.set()
+        if self.worker is not None:
+            self.worker.wake()
         return JSONResponse({"success": True})
 
     async def _events(self, request: Request, kind: str | None) -> list[dict[str, Any]]:
@@ -259,12 +265,12 @@ class Service:
     async def _health(self, request: Request) -> Response:
         if self.store is None:
             return JSONResponse({"status": "starting"}, 503)
-        return JSONResponse({"status": "ok", "queue": self._depth, "parked": self.store.parked_count()})
+        return JSONResponse({"status": "ok", "queue": self._depth, "parked": self._parked})
 
     async def _metrics(self, request: Request) -> Response:
         if self.store is not None:
             self.metrics.queue_depth.set(self._depth)
-            self.metrics.parked.set(self.store.parked_count())
+            self.metrics.parked.set(self._parked)
         return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -38,7 +38,7 @@ async def in_process(url: str) -> None:
 
 async def mounted(url: str, folder: Path) -> None:
     """2. destkit's tracking API inside another ASGI app, under /segment."""
-    service = Service(config(url), state_path=folder / "state.db")
+    service = Service(config(url), state=folder / "state.db")
 
     @asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]

@@ -17,7 +17,9 @@ from .parked import parked
 from .replay import replay
 from .sandbox import sandbox
 from .serve import serve
+from .state import state_group
 from .validate import validate
+from .worker import worker
 
 __all__ = ["main", "cli"]
 
@@ -38,6 +40,8 @@ cli.add_command(sandbox)
 cli.add_command(parked)
 cli.add_command(dlq)
 cli.add_command(serve)
+cli.add_command(worker)
+cli.add_command(state_group)
 
 
 def main() -> None:

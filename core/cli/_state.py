@@ -1,28 +1,65 @@
-"""The ``--state`` option and table printing shared by the commands that use the state store."""
+"""The ``--state`` option, and running a command against the state store it names."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
-from ..state import DEFAULT_STATE_PATH
+from ..state import DEFAULT_STATE_PATH, STATE_ENV, StateError, StateStore, open_store
+from ._common import USAGE_ERROR
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+STATE_HELP = (
+    f"The state store: a file path, sqlite:///path or a postgresql:// URL (default: ${STATE_ENV}, else {DEFAULT_STATE_PATH})."
+)
 
 
 def state_option(command: F) -> F:
     return click.option(
         "--state",
-        "state_path",
+        "state",
+        envvar=STATE_ENV,
         default=str(DEFAULT_STATE_PATH),
-        show_default=True,
-        type=click.Path(dir_okay=False),
-        help="The state store.",
+        show_default=False,
+        metavar="PATH|URL",
+        help=STATE_HELP,
     )(command)
+
+
+#: Where a sandboxed serve or worker keeps its state unless --state says otherwise: never the real store.
+SANDBOX_STATE_PATH = Path(".destkit") / "sandbox-state.db"
+
+
+def chosen_state(state: str, sandbox: bool) -> str:
+    """The store a command uses: with ``--sandbox``, only a ``--state`` given on the command line
+    counts (not ``$DESTKIT_STATE``, which names the real one); else a store of the sandbox's own."""
+    if sandbox and click.get_current_context().get_parameter_source("state") is not ParameterSource.COMMANDLINE:
+        return str(SANDBOX_STATE_PATH)
+    return state
+
+
+def with_store(state: str, work: Callable[[StateStore], Awaitable[T]], *, create: bool = False) -> T:
+    """Open the store, run ``work`` with it, close it; a store that cannot be opened is one line
+    on stderr and exit 2. Without ``create``, a store that does not exist is such an error."""
+
+    async def main() -> T:
+        async with open_store(state, create=create) as store:
+            return await work(store)
+
+    try:
+        return asyncio.run(main())
+    except StateError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(USAGE_ERROR)
 
 
 def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool, key: str) -> None:

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
 from ..config import load_config
-from ..durable import Durable
 from ..errors import DestkitError
 from ..outcome import Status
 from ..runtime import Runtime
-from ..state import StateStore
+from ..state import DeadLetter, MarkDelivered, ResolveDeadLetter, StateStore, TouchDeadLetter, describe_location
 from ._common import USAGE_ERROR
-from ._state import print_rows, state_option
+from ._state import print_rows, state_option, with_store
 
 
 @click.group()
@@ -25,24 +25,43 @@ def dlq() -> None:
     """Dead letters: deliveries given up on, kept with their raw events."""
 
 
-def _open(path: str) -> StateStore:
-    try:
-        return StateStore(path)
-    except DestkitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(USAGE_ERROR)
+def _iso(stamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+
+
+def _as_dict(letter: DeadLetter, with_event: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": letter.id,
+        "messageId": letter.message_id,
+        "destination": letter.destination,
+        "subscription": letter.subscription,
+        "error": {"code": letter.error_code, "message": letter.error_message},
+        "attempts": letter.attempts,
+        "mappingHash": letter.mapping_hash,
+        "firstSeen": _iso(letter.first_seen),
+        "lastSeen": _iso(letter.last_seen),
+    }
+    if with_event:
+        data["event"] = letter.event
+    return data
+
+
+def _letters(state: str, code: str | None = None, ids: list[int] | None = None) -> list[DeadLetter]:
+    async def read(store: StateStore) -> list[DeadLetter]:
+        return await store.dead_letters(code=code, ids=ids)
+
+    return with_store(state, read)
 
 
 @dlq.command("list")
 @state_option
 @click.option("--code", help="Only this error code (e.g. PROFILE_NOT_FOUND).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_dead(state_path: str, code: str | None, as_json: bool) -> None:
+def list_dead(state: str, code: str | None, as_json: bool) -> None:
     """List dead letters."""
-    with _open(state_path) as store:
-        letters = store.dead_letters(code=code)
+    letters = _letters(state, code)
     if as_json:
-        click.echo(json.dumps({"dead_letters": [d.to_dict(with_event=False) for d in letters]}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"dead_letters": [_as_dict(d, with_event=False) for d in letters]}, indent=2, ensure_ascii=False))
         return
     rows = [
         {
@@ -51,7 +70,7 @@ def list_dead(state_path: str, code: str | None, as_json: bool) -> None:
             "where": f"{d.destination}/{d.subscription}",
             "code": d.error_code,
             "attempts": d.attempts,
-            "last seen": d.to_dict()["lastSeen"],
+            "last seen": _iso(d.last_seen),
             "message": d.error_message[:120],
         }
         for d in letters
@@ -62,14 +81,13 @@ def list_dead(state_path: str, code: str | None, as_json: bool) -> None:
 @dlq.command("show")
 @state_option
 @click.argument("dead_letter_id", type=int)
-def show_dead(state_path: str, dead_letter_id: int) -> None:
+def show_dead(state: str, dead_letter_id: int) -> None:
     """Show one dead letter in full, its raw event included (JSON)."""
-    with _open(state_path) as store:
-        letters = store.dead_letters(ids=[dead_letter_id])
+    letters = _letters(state, ids=[dead_letter_id])
     if not letters:
-        click.echo(f"error: no dead letter {dead_letter_id} in {state_path}", err=True)
+        click.echo(f"error: no dead letter {dead_letter_id} in {describe_location(state)}", err=True)
         sys.exit(USAGE_ERROR)
-    click.echo(json.dumps(letters[0].to_dict(), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(_as_dict(letters[0]), indent=2, ensure_ascii=False))
 
 
 @dlq.command("replay")
@@ -83,7 +101,7 @@ def show_dead(state_path: str, dead_letter_id: int) -> None:
 )
 @click.option("--code", help="Replay the dead letters with this error code.")
 @click.argument("ids", nargs=-1, type=int)
-def replay_dead(state_path: str, config_path: str, code: str | None, ids: tuple[int, ...]) -> None:
+def replay_dead(state: str, config_path: str, code: str | None, ids: tuple[int, ...]) -> None:
     """Send dead letters again, mapped with the current config: by --code, or by ID.
 
     Delivered ones leave the queue; the others stay, with their new error.
@@ -91,40 +109,35 @@ def replay_dead(state_path: str, config_path: str, code: str | None, ids: tuple[
     if not code and not ids:
         raise click.UsageError("say which: --code CODE or dead letter IDs")
     try:
-        config = load_config(config_path)
+        runtime = Runtime(load_config(config_path))
     except DestkitError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(USAGE_ERROR)
     counts: Counter[str] = Counter()
-    with _open(state_path) as store:
-        try:
-            runtime = Runtime(config, state=store)
-        except DestkitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(USAGE_ERROR)
-        letters = store.dead_letters(code=code, ids=ids or None)
-        durable = Durable(runtime, store, force=True)
 
-        async def main() -> None:
-            async with runtime:
-                for letter in letters:
-                    routed = runtime.route(letter.event, only=(letter.destination, letter.subscription))
-                    outcomes = await runtime.send(routed) if routed.jobs else routed.finished()
-                    for outcome in outcomes:
-                        counts[outcome.status.value] += 1
-                        if outcome.status == Status.DELIVERED:
-                            durable.settle(letter.event, [outcome])  # into the ledger
-                            store.resolve_dead_letter(letter.id)
-                        elif outcome.error is not None:
-                            store.touch_dead_letter(letter.id, outcome.attempts, outcome.error.code, outcome.error.message)
-                            click.echo(
-                                f"{letter.id} {outcome.status.value} {outcome.error.code}: {outcome.error.message}", err=True
-                            )
+    async def work(store: StateStore) -> int:
+        await store.claim_purpose(rehearsal=False)
+        letters = await store.dead_letters(code=code, ids=ids or None)
+        runtime.state = store
+        async with runtime:
+            for letter in letters:
+                routed = runtime.route(letter.event, only=(letter.destination, letter.subscription))
+                outcomes = await runtime.send(routed) if routed.jobs else routed.finished()
+                for outcome in outcomes:
+                    counts[outcome.status.value] += 1
+                    now = time.time()
+                    if outcome.status == Status.DELIVERED:
+                        key = (letter.message_id, letter.destination, letter.subscription)
+                        await store.apply([MarkDelivered(key, now), ResolveDeadLetter(letter.id)])
+                    elif outcome.error is not None:
+                        error = outcome.error
+                        await store.apply([TouchDeadLetter(letter.id, outcome.attempts, error.code, error.message, now)])
+                        click.echo(f"{letter.id} {outcome.status.value} {error.code}: {error.message}", err=True)
+        return len(letters)
 
-        asyncio.run(main())
+    replayed = with_store(state, work)
     click.echo(
-        f"dlq replay: {len(letters)} dead letter(s): "
-        + (" ".join(f"{s}={n}" for s, n in sorted(counts.items())) or "nothing to do")
+        f"dlq replay: {replayed} dead letter(s): " + (" ".join(f"{s}={n}" for s, n in sorted(counts.items())) or "nothing to do")
     )
     sys.exit(0 if set(counts) <= {"delivered"} else 1)
 
@@ -132,10 +145,13 @@ def replay_dead(state_path: str, config_path: str, code: str | None, ids: tuple[
 @dlq.command("purge")
 @state_option
 @click.option("--before", type=click.DateTime(), help="Only dead letters last seen before this date (local time).")
-def purge_dead(state_path: str, before: datetime | None) -> None:
+def purge_dead(state: str, before: datetime | None) -> None:
     """Delete dead letters (all, or those last seen before a date)."""
-    with _open(state_path) as store:
-        removed = store.purge_dead_letters(before.timestamp() if before else None)
+
+    async def purge(store: StateStore) -> int:
+        return await store.purge_dead_letters(before.timestamp() if before else None)
+
+    removed = with_store(state, purge)
     click.echo(
         f"dlq purge: removed {removed} dead letter(s)"
         + (f" last seen before {before.astimezone(UTC).isoformat()}" if before else "")

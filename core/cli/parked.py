@@ -15,9 +15,9 @@ from ..errors import DestkitError
 from ..outcome import Outcome
 from ..replay import deliver_parked
 from ..runtime import Runtime
-from ..state import ParkedDelivery, StateStore
+from ..state import CommitGroup, Leases, ParkedDelivery, StateStore
 from ._common import USAGE_ERROR
-from ._state import print_rows, state_option
+from ._state import print_rows, state_option, with_store
 
 
 @click.group()
@@ -28,22 +28,25 @@ def parked() -> None:
 @parked.command("list")
 @state_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_parked(state_path: str, as_json: bool) -> None:
+def list_parked(state: str, as_json: bool) -> None:
     """List parked deliveries, the next due first."""
-    with _store(state_path) as store:
-        rows = [
-            {
-                "id": p.id,
-                "messageId": p.message_id,
-                "destination": p.destination,
-                "subscription": p.subscription,
-                "attempts": p.attempts,
-                "code": p.error_code,
-                "next attempt": _when(p.next_attempt_at),
-                "gives up": _when(p.give_up_at),
-            }
-            for p in store.parked()
-        ]
+
+    async def read(store: StateStore) -> list[ParkedDelivery]:
+        return await store.parked()
+
+    rows = [
+        {
+            "id": p.id,
+            "messageId": p.message_id,
+            "destination": p.destination,
+            "subscription": p.subscription,
+            "attempts": p.attempts,
+            "code": p.error_code,
+            "next attempt": _when(p.next_attempt_at),
+            "gives up": _when(p.give_up_at),
+        }
+        for p in with_store(state, read)
+    ]
     print_rows(
         rows,
         ["id", "messageId", "destination", "subscription", "attempts", "code", "next attempt", "gives up"],
@@ -56,9 +59,10 @@ def list_parked(state_path: str, as_json: bool) -> None:
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The config file.")
 @state_option
 @click.option("--wait", is_flag=True, help="Keep going until nothing is parked (each ends delivered or dead).")
-def run_parked(config_path: str, state_path: str, wait: bool) -> None:
+def run_parked(config_path: str, state: str, wait: bool) -> None:
     """Deliver the parked deliveries that are due, with the current config.
 
+    Works beside running services: each delivery is claimed by one process at a time.
     Exit code 0 when nothing is left parked or dead from this run, 1 otherwise.
     """
     counts: Counter[str] = Counter()
@@ -75,20 +79,40 @@ def run_parked(config_path: str, state_path: str, wait: bool) -> None:
 
     try:
         config = load_config(config_path)
-        store = StateStore(state_path)
-        runtime = Runtime(config, state=store)
+        runtime = Runtime(config)
     except DestkitError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(USAGE_ERROR)
-    with store:
+    lease = config.state.lease_seconds
+
+    async def work(store: StateStore) -> int:
+        await store.claim_purpose(rehearsal=False)
+        runtime.state = store
         durable = Durable(runtime, store)
+        leases = Leases(store, role="parked", lease=lease)
+        await leases.renew()
+        stop = asyncio.Event()
+        keeping = asyncio.create_task(leases.keep(stop))
+        try:
+            async with runtime, CommitGroup(store) as commits:
+                while True:
+                    claimed = await deliver_parked(runtime, durable, commits, on_result, owner=leases.owner, lease=lease)
+                    await commits.flush()
+                    if claimed:
+                        continue  # more may be due
+                    if not wait:
+                        break
+                    next_at = await store.next_due_at()
+                    if next_at is None:
+                        break
+                    await asyncio.sleep(min(30.0, max(0.05, next_at - time.time())))
+        finally:
+            stop.set()
+            await keeping
+            await leases.retire()
+        return await store.parked_count()
 
-        async def main() -> None:
-            async with runtime:
-                await deliver_parked(runtime, durable, on_result, wait=wait)
-
-        asyncio.run(main())
-        left = store.parked_count()
+    left = with_store(state, work)
     summary = " ".join(f"{status}={n}" for status, n in sorted(counts.items())) or "nothing was due"
     click.echo(f"parked run: {summary}; still parked: {left}")
     sys.exit(0 if not counts.get("dead_lettered") and not counts.get("failed") and (not wait or left == 0) else 1)
@@ -98,11 +122,3 @@ def _when(stamp: float) -> str:
     seconds = stamp - time.time()
     clock = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
     return f"{clock} ({'in ' + str(round(seconds)) + ' s' if seconds > 0 else 'due'})"
-
-
-def _store(path: str) -> StateStore:
-    try:
-        return StateStore(path)
-    except DestkitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(USAGE_ERROR)

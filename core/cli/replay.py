@@ -26,7 +26,16 @@ from ..report import ReportWriter, Summary, print_summary
 from ..runtime import Runtime
 from ..sandboxing import sandboxed
 from ..sources import Format, open_source, read_events
-from ..state import DEFAULT_STATE_PATH, StateStore
+from ..state import (
+    DEFAULT_STATE_PATH,
+    STATE_ENV,
+    CommitGroup,
+    StateError,
+    StateStore,
+    default_location,
+    describe_location,
+    open_store,
+)
 from ._common import USAGE_ERROR
 
 
@@ -40,7 +49,12 @@ from ._common import USAGE_ERROR
 )
 @click.option("--concurrency", type=click.IntRange(min=1), help="Deliveries in flight at once (the config's by default).")
 @click.option("--sandbox", is_flag=True, help="Run each destination against its local sandbox instead of its real API.")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False), help=f"The state store (default {DEFAULT_STATE_PATH}).")
+@click.option(
+    "--state",
+    "state_path",
+    metavar="PATH|URL",
+    help=f"The state store: a file path or a postgresql:// URL (default: ${STATE_ENV}, else {DEFAULT_STATE_PATH}).",
+)
 @click.option("--no-state", is_flag=True, help="Keep no ledger, park nothing: every failure is final.")
 @click.option("--force", is_flag=True, help="Send events the ledger says were delivered already.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), help="Input format (by default from the file name).")
@@ -81,13 +95,13 @@ def replay(
         try:
             if sandbox:
                 config = stack.enter_context(sandboxed(config))
-            # A rehearsal (dry run, sandbox) must not mark real deliveries as done.
-            use_state = not no_state and not dry_run and (state_path is not None or not sandbox)
-            store = stack.enter_context(StateStore(state_path or DEFAULT_STATE_PATH)) if use_state else None
-            runtime = Runtime(config, concurrency=concurrency, dry_run=sys.stdout if dry_run else None, state=store)
-            durable = Durable(runtime, store, force=force) if store is not None else None
+            runtime = Runtime(config, concurrency=concurrency, dry_run=sys.stdout if dry_run else None)
         except DestkitError as exc:
             _usage_error(exc)
+        # A rehearsal (dry run, sandbox) must not mark real deliveries as done: it keeps state
+        # only in a store named on the command line (never $DESTKIT_STATE's), marked as a rehearsal's.
+        use_state = not no_state and not dry_run and (state_path is not None or not sandbox)
+        location = (state_path or default_location()) if use_state else None
         summary = Summary()
         writer = ReportWriter(Path(report_path) if report_path else None)
         progress = _Progress(enabled=not quiet and sys.stderr.isatty())
@@ -101,18 +115,30 @@ def replay(
                 _print_problems(line, outcomes)
 
         async def run() -> None:
-            async with runtime:
-                await replay_lines(
-                    read_events(stream, chosen), runtime, on_result, window=runtime.concurrency * 8, durable=durable
-                )
+            lines = read_events(stream, chosen)
+            window = runtime.concurrency * 8
+            if location is None:
+                async with runtime:
+                    await replay_lines(lines, runtime, on_result, window=window)
+                return
+            store: StateStore
+            async with open_store(location) as store:
+                await store.claim_purpose(rehearsal=sandbox)
+                runtime.state = store
+                durable = Durable(runtime, store, force=force)
+                async with runtime, CommitGroup(store) as commits:
+                    await replay_lines(lines, runtime, on_result, window=window, durable=durable, commits=commits)
 
         # Replay allocates many short-lived objects and few cycles: collecting the youngest
         # generation every 700 allocations (the default) cost 7-10% of a dry run's time.
         gc.set_threshold(50_000, 20, 20)
-        with progress:
-            asyncio.run(run())
+        try:
+            with progress:
+                asyncio.run(run())
+        except StateError as exc:  # the store could not be opened: nothing was sent
+            _usage_error(exc)
         summary.elapsed = time.perf_counter() - started
-        notes = {"dry_run": dry_run, "sandbox": sandbox, "state": str(durable.store.path) if durable else None}
+        notes = {"dry_run": dry_run, "sandbox": sandbox, "state": describe_location(location) if location else None}
         writer.finish(summary, notes)
     note = "(dry run: nothing was sent)" if dry_run else "(sandbox)" if sandbox else ""
     print_summary(summary, summary_stream, rich_output=summary_stream.isatty() and not quiet, note=note)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -113,14 +114,15 @@ async def arun_action(
     mapping: Mapping[str, Any] | None = None,
     respond: ResponseHandler | None = None,
     retry: Mapping[str, Any] | None = None,
-    state: StateStore | None = None,
+    state: StateStore | str | os.PathLike[str] | None = None,
 ) -> ActionRun:
     """Run one action of ``destination`` on ``event`` through the runtime, offline.
 
     The action's default mapping applies unless ``mapping`` overrides fields; its trigger is
     bypassed. ``respond`` answers each request (200 ``{}`` by default). Waits between retries
-    are recorded in ``sleeps``, not slept. ``state`` is the state store the action's
-    ``ctx.profiles`` keeps profiles in (profile-request destinations).
+    are recorded in ``sleeps``, not slept. ``state`` is the state store (or its location,
+    opened for the run) the action's ``ctx.profiles`` keeps profiles in (profile-request
+    destinations).
     """
     transport = RecordingTransport(respond)
     sleeps: list[float] = []

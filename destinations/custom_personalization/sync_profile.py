@@ -19,7 +19,7 @@ class Payload(AudiencePayload):
 
 
 async def perform(ctx: Context[Any], payload: Payload) -> None:
-    keep_profile(ctx, payload, payload.attributes)
+    await keep_profile(ctx, payload, payload.attributes)
 
 
 action = Action(

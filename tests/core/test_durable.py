@@ -1,8 +1,7 @@
-"""Settling outcomes against the state store, over httpx.MockTransport."""
+"""Settling outcomes against the state store (both backends), over httpx.MockTransport."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +11,7 @@ from destkit import Runtime, Status
 from destkit.durable import ALREADY_DELIVERED, Durable
 from destkit.replay import deliver_parked, replay_lines
 from destkit.sources import Line
-from destkit.state import StateStore
+from destkit.state import CommitGroup, StateStore
 from destkit.testing import RecordingTransport, json_reply, make_event
 
 
@@ -39,13 +38,10 @@ def runtime(answer: httpx.Response, **destination: Any) -> tuple[Runtime, Record
 
 async def deliver(runtime: Runtime, durable: Durable, event: dict[str, Any]) -> Any:
     routed = runtime.route(event)
-    durable.skip_delivered(routed)
-    return durable.settle(routed.event, await runtime.send(routed))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(tmp_path / "s.db")
+    await durable.skip_delivered([routed])
+    outcomes, operations = durable.settle(routed.event, await runtime.send(routed))
+    await durable.store.apply(operations)
+    return outcomes
 
 
 async def test_delivered_goes_in_the_ledger_and_is_not_sent_twice(store: StateStore) -> None:
@@ -81,11 +77,11 @@ async def test_failures_are_parked_or_dead_lettered(
         (outcome,) = await deliver(rt, durable, make_event("track", messageId="m-2"))
     assert outcome.status == status
     if next_in is not None:
-        (parked,) = store.parked()
+        (parked,) = await store.parked()
         assert parked.next_attempt_at == clock.now + next_in
         assert parked.give_up_at == clock.now + 600
     else:
-        (letter,) = store.dead_letters()
+        (letter,) = await store.dead_letters()
         assert letter.error_code == outcome.error.code  # type: ignore[union-attr]
         assert len(letter.mapping_hash) == 16
 
@@ -95,15 +91,18 @@ async def test_the_schedule_steps_on_until_the_window_closes(store: StateStore) 
     clock = Clock()
     durable = Durable(rt, store, clock=clock)
     seen: list[Status] = []
-    async with rt:
+    async with rt, CommitGroup(store) as commits:
         await deliver(rt, durable, make_event("track", messageId="m-3"))
         for step in (60, 300, 300):
             clock.now += step
-            await deliver_parked(rt, durable, lambda parked, outcomes: seen.extend(o.status for o in outcomes))
+            await deliver_parked(
+                rt, durable, commits, lambda parked, outcomes: seen.extend(o.status for o in outcomes), owner="w", lease=30
+            )
+            await commits.flush()
     # Parked at 0; tried at 60 (parked again for 300 s); tried at 360, when another 300 s
     # would pass the 600 s window: a dead letter after three attempts in all.
     assert seen == [Status.PARKED, Status.DEAD_LETTERED]
-    (letter,) = store.dead_letters()
+    (letter,) = await store.dead_letters()
     assert letter.attempts == 3
     assert letter.error_message == "gave up after 3 attempts over 6 min (the parking window): POST / answered 503"
 
@@ -114,7 +113,7 @@ async def test_invalid_payloads_stay_invalid_and_are_not_kept(store: StateStore)
     )
     async with rt:
         (outcome,) = await deliver(rt, Durable(rt, store), make_event("track"))
-    assert outcome.status == Status.INVALID and store.dead_letters() == [] and store.parked() == []
+    assert outcome.status == Status.INVALID and await store.dead_letters() == [] and await store.parked() == []
     assert transport.requests == []
 
 
@@ -126,11 +125,13 @@ async def test_a_delivery_the_runtime_crashes_on_is_a_dead_letter(store: StateSt
 
     monkeypatch.setattr(rt, "send", broken_send)
     results: list[Any] = []
-    async with rt:
+    async with rt, CommitGroup(store) as commits:
         lines = [Line(1, make_event("track", messageId="m-crash"))]
-        await replay_lines(lines, rt, lambda line, outcomes: results.extend(outcomes), durable=Durable(rt, store))
+        await replay_lines(
+            lines, rt, lambda line, outcomes: results.extend(outcomes), durable=Durable(rt, store), commits=commits
+        )
     (outcome,) = results
     assert (outcome.status, outcome.destination, outcome.error.code) == (Status.DEAD_LETTERED, "hook", "INTERNAL_ERROR")
     assert "KeyError" in outcome.error.message
-    (letter,) = store.dead_letters()
+    (letter,) = await store.dead_letters()
     assert (letter.message_id, letter.event["messageId"]) == ("m-crash", "m-crash")

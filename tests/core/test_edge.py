@@ -1,4 +1,4 @@
-"""Profile lookups (POST /ee/v2/interact) on the service in-process, over a real SQLite store."""
+"""Profile lookups (POST /ee/v2/interact) on the service in-process, over a real state store (both backends)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,9 +41,9 @@ def destinations() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[tuple[Service, httpx.AsyncClient]]:
+async def client(state_location: str) -> AsyncIterator[tuple[Service, httpx.AsyncClient]]:
     config = {"serve": {"write_keys": [KEY], "edge_tokens": [TOKEN]}, "destinations": destinations()}
-    service = Service(config, state_path=tmp_path / "state.db", grace=5)
+    service = Service(config, state=state_location, grace=5)
     async with service.running():
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://destkit")
         async with http:
@@ -60,7 +59,7 @@ async def send(service: Service, http: httpx.AsyncClient, events: list[dict[str,
     answer = await http.post("/v1/batch", json={"batch": events}, headers={"Authorization": basic})
     assert answer.status_code == 200
     for _ in range(250):
-        if service.store is not None and service.store.inbox_depth() == 0:
+        if service.store is not None and await service.store.inbox_depth() == 0:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the inbox did not empty")

@@ -28,13 +28,13 @@ def auth(key: str = KEY) -> dict[str, str]:
 
 
 @pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[tuple[Service, httpx.AsyncClient, RecordingTransport]]:
+async def running(state_location: str) -> AsyncIterator[tuple[Service, httpx.AsyncClient, RecordingTransport]]:
     destination = RecordingTransport()
     config = {
         "serve": {"write_keys": [KEY]},
         "destinations": [{"name": "hook", "type": "webhook", "settings": {"url": "https://hooks.example.com"}}],
     }
-    service = Service(config, state_path=tmp_path / "state.db", transport=destination, grace=5)
+    service = Service(config, state=state_location, transport=destination, grace=5)
     async with service.running():
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://destkit")
         async with client:
@@ -44,7 +44,7 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[Service, httpx.AsyncCli
 async def settled(service: Service, timeout: float = 5.0) -> None:
     for _ in range(int(timeout / 0.02)):
         assert service.store is not None
-        if service.store.inbox_depth() == 0:
+        if await service.store.inbox_depth() == 0:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the inbox did not empty")
@@ -106,7 +106,7 @@ async def test_limits_and_shapes_are_refused_with_a_json_message(
     answer = await client.post(path, json=body, headers=auth())
     assert answer.status_code == 400
     assert words in answer.json()["message"]
-    assert service.store.inbox_depth() == 0
+    assert await service.store.inbox_depth() == 0
 
 
 async def test_a_body_that_is_not_json_is_refused(running: Any) -> None:
@@ -153,7 +153,7 @@ def test_the_timestamp_is_corrected_for_the_senders_clock() -> None:
 
 def test_serve_needs_a_write_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="serve needs at least one write key"):
-        Service({"destinations": []}, state_path=tmp_path / "s.db")
+        Service({"destinations": []}, state=tmp_path / "s.db")
 
 
 def test_the_embedding_example_runs_both_ways() -> None:
@@ -165,7 +165,7 @@ def test_the_embedding_example_runs_both_ways() -> None:
     assert "webhook received 2 event(s): track, identify" in result.stdout
 
 
-async def test_a_full_queue_is_answered_503_until_it_drains(tmp_path: Path) -> None:
+async def test_a_full_queue_is_answered_503_until_it_drains(state_location: str) -> None:
     release = asyncio.Event()
 
     async def slow_destination(request: httpx.Request) -> httpx.Response:
@@ -176,7 +176,7 @@ async def test_a_full_queue_is_answered_503_until_it_drains(tmp_path: Path) -> N
         "serve": {"write_keys": [KEY], "max_queue": 3},
         "destinations": [{"name": "hook", "type": "webhook", "settings": {"url": "https://hooks.example.com"}}],
     }
-    service = Service(config, state_path=tmp_path / "state.db", transport=httpx.MockTransport(slow_destination), grace=5)
+    service = Service(config, state=state_location, transport=httpx.MockTransport(slow_destination), grace=5)
     async with service.running():
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://destkit")
         async with client:

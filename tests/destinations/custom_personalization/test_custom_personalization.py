@@ -1,8 +1,9 @@
 """Custom Personalization (with and without attributes) and Adobe Target on the edge: Engage
-audiences and mapped attributes kept per identity in a real SQLite state store."""
+audiences and mapped attributes kept per identity in a real state store (both backends)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,8 @@ import pytest
 from destkit import Runtime
 from destkit.destinations.adobe_target_edge import destination as target_edge
 from destkit.destinations.custom_personalization import destination, destination_with_attributes
-from destkit.profiles import StoredProfiles
 from destkit.registry import Registry
-from destkit.state import StateStore
+from destkit.state import StoredProfile, open_store
 from destkit.testing import make_event, run_action
 
 SETTINGS = {"datastream_id": "web-prod"}
@@ -36,17 +36,34 @@ def audience_track(key: str, entered: bool, flag: bool | None = None, **ids: str
     return make_event("track", event=name, properties=properties, context=personas(key), **(ids or {"userId": "u1"}))
 
 
-def segments(store: StateStore, namespace: str, identity: str, slug: str = "custom-personalization") -> list[str] | None:
-    profile = StoredProfiles(store, slug).get(namespace, identity)
+def stored(store: str, slug: str, namespace: str, identity: str) -> StoredProfile | None:
+    async def read() -> StoredProfile | None:
+        async with open_store(store) as opened:
+            return await opened.profile(slug, namespace, identity)
+
+    return asyncio.run(read())
+
+
+def count(store: str, slug: str) -> int:
+    async def read() -> int:
+        async with open_store(store) as opened:
+            return await opened.profile_count(slug)
+
+    return asyncio.run(read())
+
+
+def segments(store: str, namespace: str, identity: str, slug: str = "custom-personalization") -> list[str] | None:
+    profile = stored(store, slug, namespace, identity)
     return None if profile is None else profile.segments
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(tmp_path / "state.db")
+def store(state_location: str) -> str:
+    """Where the profiles are kept: each run opens the store, as a replay or a service does."""
+    return state_location
 
 
-def run(store: StateStore, event: dict[str, Any], plugin: Any = destination, action: str = "sync_audiences", **kw: Any) -> Any:
+def run(store: str, event: dict[str, Any], plugin: Any = destination, action: str = "sync_audiences", **kw: Any) -> Any:
     return run_action(plugin, action, event, settings=SETTINGS, state=store, **kw)
 
 
@@ -64,7 +81,7 @@ def run(store: StateStore, event: dict[str, Any], plugin: Any = destination, act
     ],
 )
 def test_engage_audience_events_enter_and_leave(
-    store: StateStore, plugin: Any, events: list[dict[str, Any]], expected: list[str]
+    store: str, plugin: Any, events: list[dict[str, Any]], expected: list[str]
 ) -> None:
     for event in events:
         assert run(store, event, plugin).outcome.status == "delivered"
@@ -72,7 +89,7 @@ def test_engage_audience_events_enter_and_leave(
     assert run(store, events[0], plugin).requests == []  # nothing leaves the machine
 
 
-def test_each_identity_of_the_event_gets_the_profile(store: StateStore) -> None:
+def test_each_identity_of_the_event_gets_the_profile(store: str) -> None:
     run(store, audience_identify("vip", True, userId="u1", anonymousId="a1"))
     run(store, audience_identify("churn", True, anonymousId="a2"))
     assert segments(store, "userId", "u1") == ["vip"]
@@ -81,7 +98,7 @@ def test_each_identity_of_the_event_gets_the_profile(store: StateStore) -> None:
     assert segments(store, "userId", "a2") is None
 
 
-def test_identities_and_the_reported_id_can_be_mapped(store: StateStore) -> None:
+def test_identities_and_the_reported_id_can_be_mapped(store: str) -> None:
     event = audience_identify("vip", True, userId="u1")
     event["context"]["traits"] = {"email": "ana@example.com"}
     mapping = {
@@ -94,11 +111,11 @@ def test_identities_and_the_reported_id_can_be_mapped(store: StateStore) -> None
     assert segments(store, "userId", "u1") is None
 
 
-def test_a_null_user_id_is_left_out(store: StateStore) -> None:
+def test_a_null_user_id_is_left_out(store: str) -> None:
     event = audience_identify("vip", True, anonymousId="a1")
     event["userId"] = None
     assert run(store, event).outcome.status == "delivered"
-    assert StoredProfiles(store, "custom-personalization").count() == 1
+    assert count(store, "custom-personalization") == 1
     assert segments(store, "anonymousId", "a1") == ["vip"]
 
 
@@ -111,35 +128,35 @@ def test_a_null_user_id_is_left_out(store: StateStore) -> None:
     ],
 )
 def test_events_it_cannot_keep_are_invalid_and_name_why(
-    store: StateStore, event: dict[str, Any], mapping: dict[str, Any] | None, words: str
+    store: str, event: dict[str, Any], mapping: dict[str, Any] | None, words: str
 ) -> None:
     outcome = run(store, event, mapping=mapping).outcome
     assert (outcome.status, outcome.error.code) == ("invalid", "PAYLOAD_VALIDATION_FAILED")
     assert words in outcome.error.message
-    assert StoredProfiles(store, "custom-personalization").count() == 0
+    assert count(store, "custom-personalization") == 0
 
 
-def test_attributes_are_kept_and_a_null_removes_one(store: StateStore) -> None:
+def test_attributes_are_kept_and_a_null_removes_one(store: str) -> None:
     mapping = {"attributes": {"plan": {"@path": "$.traits.plan"}, "seats": {"@path": "$.traits.seats"}}}
     first = make_event("identify", userId="u1", traits={"plan": "pro", "seats": 3})
     second = make_event("identify", userId="u1", traits={"plan": None})
     for event in (first, second):
         outcome = run(store, event, destination_with_attributes, "sync_profile", mapping=mapping).outcome
         assert outcome.status == "delivered"
-    profile = StoredProfiles(store, "custom-personalization-with-attributes").get("userId", "u1")
+    profile = stored(store, "custom-personalization-with-attributes", "userId", "u1")
     assert profile is not None and (profile.attributes, profile.segments) == ({"seats": 3}, [])
 
 
-def test_sync_profile_keeps_audiences_with_the_attributes(store: StateStore) -> None:
+def test_sync_profile_keeps_audiences_with_the_attributes(store: str) -> None:
     event = audience_identify("vip", True)
     event["traits"]["plan"] = "pro"
     mapping = {"attributes": {"plan": {"@path": "$.traits.plan"}}}
     run(store, event, destination_with_attributes, "sync_profile", mapping=mapping)
-    profile = StoredProfiles(store, "custom-personalization-with-attributes").get("userId", "u1")
+    profile = stored(store, "custom-personalization-with-attributes", "userId", "u1")
     assert profile is not None and (profile.segments, profile.attributes) == (["vip"], {"plan": "pro"})
 
 
-def test_attributes_must_be_plain_values(store: StateStore) -> None:
+def test_attributes_must_be_plain_values(store: str) -> None:
     mapping = {"attributes": {"address": {"@path": "$.traits.address"}}}
     event = make_event("identify", userId="u1", traits={"address": {"city": "Lyon"}})
     outcome = run(store, event, destination_with_attributes, "sync_profile", mapping=mapping).outcome
@@ -179,10 +196,9 @@ async def test_a_dry_run_prints_the_change_and_keeps_nothing() -> None:
 
 def test_the_presets_subscribe_engage_audience_events_only(tmp_path: Path) -> None:
     config = {"destinations": [{"name": "cp", "type": "custom-personalization", "settings": SETTINGS}]}
-    with StateStore(tmp_path / "s.db") as store:
-        runtime = Runtime(config, registry=Registry.of(destination), state=store)
-        (sub,) = runtime.subscriptions
-        assert sub.trigger(audience_identify("vip", True))
-        assert sub.trigger(audience_track("vip", False))
-        assert not sub.trigger(make_event("identify", userId="u1", traits={"vip": True}))
-        assert not sub.trigger(make_event("track", userId="u1", event="Order Completed", context=personas("vip")))
+    runtime = Runtime(config, registry=Registry.of(destination), state=tmp_path / "s.db")
+    (sub,) = runtime.subscriptions
+    assert sub.trigger(audience_identify("vip", True))
+    assert sub.trigger(audience_track("vip", False))
+    assert not sub.trigger(make_event("identify", userId="u1", traits={"vip": True}))
+    assert not sub.trigger(make_event("track", userId="u1", event="Order Completed", context=personas("vip")))

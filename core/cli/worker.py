@@ -1,0 +1,64 @@
+"""``destkit worker``: deliver a state store's inbox and parked deliveries, taking no HTTP requests."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from contextlib import ExitStack
+
+import click
+
+from ..config import load_config
+from ..errors import DestkitError
+from ..runtime import Runtime
+from ..sandboxing import sandboxed
+from ..state import StateError, describe_location, open_store
+from ..worker import Worker, WorkerOptions
+from ._common import USAGE_ERROR
+from ._state import chosen_state, state_option
+
+
+@click.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The config file.")
+@state_option
+@click.option("--grace", default=20.0, show_default=True, help="Seconds in-flight deliveries get to finish on shutdown.")
+@click.option("--sandbox", is_flag=True, help="Deliver to each destination's local sandbox instead of its real API.")
+def worker(config_path: str, state: str, grace: float, sandbox: bool) -> None:
+    """Deliver what destkit serve processes accepted, beside them or on other machines.
+
+    Holds a fair share of the inbox (each person's events in order), retries parked
+    deliveries as they fall due, and on SIGTERM or Ctrl-C lets in-flight deliveries finish
+    and hands its share back. Start as many as the destinations can take.
+    """
+    with ExitStack() as stack:
+        try:
+            config = load_config(config_path)
+            if sandbox:
+                config = stack.enter_context(sandboxed(config))
+            runtime = Runtime(config)
+        except DestkitError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(USAGE_ERROR)
+        location = chosen_state(state, sandbox)
+        options = WorkerOptions(lease=config.state.lease_seconds, ledger_days=config.state.ledger_days, grace=grace)
+
+        async def main() -> None:
+            async with open_store(location) as store:
+                await store.claim_purpose(rehearsal=sandbox)
+                runtime.state = store
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(signum, stop.set)
+                note = " with sandboxed destinations" if sandbox else ""
+                click.echo(f"destkit worker{note} delivering from {describe_location(location)}", err=True)
+                async with runtime:
+                    await Worker(runtime, store, options).run(stop)
+                click.echo("destkit worker stopped", err=True)
+
+        try:
+            asyncio.run(main())
+        except StateError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(USAGE_ERROR)

@@ -1,0 +1,442 @@
+"""The SQLite backend: one file, the embedded default for one machine.
+
+A connection of its own runs on a thread of its own, and every call is handed to that thread,
+so the event loop never waits for the disk or for another process's write lock. WAL mode lets
+readers work beside one writer; each call is one short transaction. Several processes may
+share a file (replays, workers); only one ``destkit serve`` may (:meth:`SQLiteStore.lock_service`).
+The file is created readable by its owner only: it holds raw events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..events import ordering_key
+from . import migrations
+from .contract import StateError, StateStore, purpose_clash
+from .partitions import partition_of
+from .records import (
+    DeadLetter,
+    DeliveryKey,
+    InboxEvent,
+    Operation,
+    ParkedDelivery,
+    StoredProfile,
+    StoreStatus,
+    WorkerLease,
+    merge_profile,
+    runs_of_one_kind,
+)
+from .sqlite_apply import APPLY
+
+__all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+
+_PARKED = (
+    "id, message_id, destination, subscription, event, attempts, parkings, error_code, error_message,"
+    " first_seen, next_attempt_at, give_up_at"
+)
+_CHUNK = 500  # values per IN (...) list
+
+
+def _partition_of_event(text: str) -> int:
+    try:
+        event = json.loads(text)
+    except ValueError:
+        return 0
+    return partition_of(ordering_key(event)) if isinstance(event, dict) else 0
+
+
+def _parked(row: Sequence[Any]) -> ParkedDelivery:
+    return ParkedDelivery(row[0], row[1], row[2], row[3], json.loads(row[4]), *row[5:12])
+
+
+def _placeholders(values: Collection[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+class SQLiteStore(StateStore):
+    backend = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        self.create = create
+        self._db: sqlite3.Connection | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock_file: int | None = None
+
+    # --- the thread -----------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            raise StateError(f"{self.location}: the state store is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        assert self._db is not None
+        return self._db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            return
+        if not self.create and not self.path.is_file():
+            raise StateError(f"{self.location}: no such state store (nothing has been delivered with it yet)")
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="destkit-sqlite")
+        try:
+            await self._run(self._connect)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+
+    def _connect(self) -> None:
+        try:
+            if self.create and not self.path.exists():
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # owner only, before SQLite opens it
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")  # safe against process crashes in WAL mode
+            self.db.create_function("destkit_partition", 1, _partition_of_event, deterministic=True)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{self.location}: not a usable destkit state store ({exc})") from None
+        except OSError as exc:
+            raise StateError(f"{self.location}: cannot open the state store ({exc.strerror})") from None
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            known = migrations.SQLITE[-1].version
+            if version > known:
+                raise StateError(
+                    f"{self.location}: written by a newer destkit (schema {version}; this one knows {known}): upgrade destkit"
+                )
+            for migration in migrations.SQLITE[version:]:
+                for statement in migrations.statements(migration.sql):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {migration.version}")
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        if self._db is not None:
+            await self._run(self.db.close)
+        self._executor.shutdown(wait=True)
+        self._executor = None
+        self._db = None
+        if self._lock_file is not None:
+            os.close(self._lock_file)
+            self._lock_file = None
+
+    def lock_service(self) -> None:
+        """Hold this file for one ``destkit serve`` until the store closes (or the process dies)."""
+        lock_path = self.path.with_name(self.path.name + "-serve.lock")
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise StateError(
+                f"{self.location} is used by another destkit serve ({holder}): one service per SQLite state "
+                "store. To run several, share a PostgreSQL store (--state postgresql://...), or add delivery "
+                "processes with destkit worker"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        self._lock_file = fd
+
+    async def schema_version(self) -> int:
+        return await self._run(lambda: int(self.db.execute("PRAGMA user_version").fetchone()[0]))
+
+    async def claim_purpose(self, rehearsal: bool) -> None:
+        await self._run(self._claim_purpose, "rehearsal" if rehearsal else "real")
+
+    def _claim_purpose(self, purpose: str) -> None:
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE name = 'purpose'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('purpose', ?)", (purpose,))
+            elif row[0] != purpose:
+                raise StateError(purpose_clash(self.location, row[0]))
+
+    # --- the ledger -----------------------------------------------------------------------------
+
+    async def delivered(self, keys: Collection[DeliveryKey]) -> set[DeliveryKey]:
+        return await self._run(self._delivered, list(keys)) if keys else set()
+
+    def _delivered(self, keys: list[DeliveryKey]) -> set[DeliveryKey]:
+        wanted = set(keys)
+        ids = sorted({key[0] for key in keys})
+        found: set[DeliveryKey] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = self.db.execute(
+                f"SELECT message_id, destination, subscription FROM ledger WHERE message_id IN ({_placeholders(chunk)})",
+                chunk,
+            )
+            found.update(key for key in map(tuple, rows) if key in wanted)
+        return found
+
+    async def prune_ledger(self, before: float) -> int:
+        return await self._run(lambda: self.db.execute("DELETE FROM ledger WHERE delivered_at < ?", (before,)).rowcount)
+
+    # --- settling ---------------------------------------------------------------------------------
+
+    async def apply(self, operations: Sequence[Operation]) -> None:
+        if operations:
+            await self._run(self._apply, operations)
+
+    def _apply(self, operations: Sequence[Operation]) -> None:
+        with self._transaction() as db:
+            for kind, run in runs_of_one_kind(operations):
+                APPLY[kind](db, run)
+
+    # --- parked deliveries ----------------------------------------------------------------------
+
+    async def claim_due(self, owner: str, limit: int, lease: float) -> list[ParkedDelivery]:
+        return await self._run(self._claim_due, owner, limit, lease)
+
+    def _claim_due(self, owner: str, limit: int, lease: float) -> list[ParkedDelivery]:
+        now = time.time()
+        with self._transaction() as db:
+            rows = db.execute(
+                f"UPDATE parked SET claimed_by = ?, lease_until = ? WHERE id IN (SELECT id FROM parked"
+                " WHERE next_attempt_at <= ? AND (claimed_by IS NULL OR lease_until < ?)"
+                f" ORDER BY next_attempt_at, id LIMIT ?) RETURNING {_PARKED}",
+                (owner, now + lease, now, now, limit),
+            ).fetchall()
+        return sorted(map(_parked, rows), key=lambda p: (p.next_attempt_at, p.id))
+
+    async def next_due_at(self) -> float | None:
+        row = await self._run(lambda: self.db.execute("SELECT MIN(next_attempt_at) FROM parked").fetchone())
+        return None if row[0] is None else float(row[0])
+
+    async def parked(self, destination: str | None = None) -> list[ParkedDelivery]:
+        where, args = (" WHERE destination = ?", (destination,)) if destination else ("", ())
+        query = f"SELECT {_PARKED} FROM parked{where} ORDER BY next_attempt_at, id"
+        return await self._run(lambda: [_parked(row) for row in self.db.execute(query, args)])
+
+    async def parked_count(self) -> int:
+        return await self._count("parked")
+
+    async def _count(self, table: str) -> int:
+        return await self._run(lambda: int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]))
+
+    # --- dead letters ---------------------------------------------------------------------------
+
+    async def dead_letters(self, code: str | None = None, ids: Collection[int] | None = None) -> list[DeadLetter]:
+        clauses, args = [], list[Any]()
+        if code is not None:
+            clauses.append("error_code = ?")
+            args.append(code)
+        if ids is not None:
+            wanted = list(ids)
+            clauses.append(f"id IN ({_placeholders(wanted)})" if wanted else "0")
+            args.extend(wanted)
+        query = "SELECT * FROM dead_letters" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY id"
+        rows = await self._run(lambda: self.db.execute(query, args).fetchall())
+        return [DeadLetter(row[0], row[1], row[2], row[3], json.loads(row[4]), *row[5:11]) for row in rows]
+
+    async def purge_dead_letters(self, before: float | None = None) -> int:
+        if before is None:
+            return await self._run(lambda: self.db.execute("DELETE FROM dead_letters").rowcount)
+        return await self._run(lambda: self.db.execute("DELETE FROM dead_letters WHERE last_seen < ?", (before,)).rowcount)
+
+    # --- the inbox ------------------------------------------------------------------------------
+
+    async def accept(self, events: Sequence[tuple[str, str]], received_at: float) -> None:
+        rows = [(partition_of(person), received_at, text) for person, text in events]
+        await self._run(self._accept, rows)
+
+    def _accept(self, rows: list[tuple[int, float, str]]) -> None:
+        with self._transaction() as db:
+            db.executemany("INSERT INTO inbox (partition_id, received_at, event) VALUES (?, ?, ?)", rows)
+
+    async def claim_inbox(self, owner: str, partitions: Collection[int], limit: int) -> list[InboxEvent]:
+        if not partitions or limit <= 0:
+            return []
+        return await self._run(self._claim_inbox, owner, list(partitions), limit)
+
+    def _claim_inbox(self, owner: str, partitions: list[int], limit: int) -> list[InboxEvent]:
+        with self._transaction() as db:
+            rows = db.execute(
+                "UPDATE inbox SET claimed_by = ? WHERE id IN (SELECT id FROM inbox WHERE partition_id IN"
+                f" ({_placeholders(partitions)}) AND claimed_by IS NOT ? ORDER BY id LIMIT ?)"
+                " RETURNING id, partition_id, received_at, event",
+                (owner, *partitions, owner, limit),
+            ).fetchall()
+        return sorted((InboxEvent(*row) for row in rows), key=lambda event: event.id)
+
+    async def inbox_depth(self) -> int:
+        return await self._count("inbox")
+
+    # --- processes and their leases -------------------------------------------------------------
+
+    async def heartbeat(self, owner: str, role: str, lease: float) -> list[int]:
+        return await self._run(self._heartbeat, owner, role, lease)
+
+    def _heartbeat(self, owner: str, role: str, lease: float) -> list[int]:
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO workers VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (worker) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                (owner, role, socket.gethostname(), os.getpid(), now, now),
+            )
+            db.execute("UPDATE partitions SET lease_until = ? WHERE owner = ? AND lease_until >= ?", (now + lease, owner, now))
+            db.execute("UPDATE parked SET lease_until = ? WHERE claimed_by = ? AND lease_until >= ?", (now + lease, owner, now))
+            db.execute("DELETE FROM workers WHERE heartbeat_at < ?", (now - max(10 * lease, 600),))
+            rows = db.execute("SELECT partition_id FROM partitions WHERE owner = ? AND lease_until >= ?", (owner, now))
+            return [int(row[0]) for row in rows]
+
+    async def acquire_partitions(self, owner: str, count: int, lease: float) -> list[int]:
+        return await self._run(self._acquire, owner, count, lease) if count > 0 else []
+
+    def _acquire(self, owner: str, count: int, lease: float) -> list[int]:
+        now = time.time()
+        with self._transaction() as db:
+            rows = db.execute(
+                "UPDATE partitions SET owner = ?, lease_until = ? WHERE partition_id IN (SELECT partition_id FROM partitions"
+                " WHERE owner IS NULL OR lease_until < ? ORDER BY partition_id LIMIT ?) RETURNING partition_id",
+                (owner, now + lease, now, count),
+            ).fetchall()
+        return sorted(int(row[0]) for row in rows)
+
+    async def release_partitions(self, owner: str, partitions: Collection[int]) -> None:
+        wanted = list(partitions)
+        if wanted:
+            query = (
+                "UPDATE partitions SET owner = NULL, lease_until = NULL"
+                f" WHERE owner = ? AND partition_id IN ({_placeholders(wanted)})"
+            )
+            await self._run(lambda: self.db.execute(query, (owner, *wanted)))
+
+    async def live_workers(self, lease: float) -> int:
+        query = "SELECT COUNT(*) FROM workers WHERE role = 'delivery' AND heartbeat_at >= ?"
+        return await self._run(lambda: int(self.db.execute(query, (time.time() - lease,)).fetchone()[0]))
+
+    async def retire(self, owner: str) -> None:
+        await self._run(self._retire, owner)
+
+    def _retire(self, owner: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE partitions SET owner = NULL, lease_until = NULL WHERE owner = ?", (owner,))
+            db.execute("UPDATE parked SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?", (owner,))
+            db.execute("DELETE FROM workers WHERE worker = ?", (owner,))
+
+    # --- profiles -------------------------------------------------------------------------------
+
+    async def profile(self, destination: str, namespace: str, identity: str) -> StoredProfile | None:
+        return await self._run(self._profile, destination, namespace, identity)
+
+    def _profile(self, destination: str, namespace: str, identity: str) -> StoredProfile | None:
+        row = self.db.execute(
+            "SELECT segments, attributes, updated_at FROM profiles WHERE destination = ? AND namespace = ? AND identity = ?",
+            (destination, namespace, identity),
+        ).fetchone()
+        return None if row is None else StoredProfile(json.loads(row[0]), json.loads(row[1]), float(row[2]))
+
+    async def update_profiles(
+        self,
+        destination: str,
+        identities: Mapping[str, str],
+        entered: list[str],
+        exited: list[str],
+        attributes: dict[str, Any] | None,
+        now: float,
+    ) -> None:
+        await self._run(self._update_profiles, destination, dict(identities), entered, exited, attributes, now)
+
+    def _update_profiles(
+        self,
+        destination: str,
+        identities: dict[str, str],
+        entered: list[str],
+        exited: list[str],
+        attributes: dict[str, Any] | None,
+        now: float,
+    ) -> None:
+        with self._transaction() as db:
+            for namespace, identity in identities.items():
+                segments, kept = merge_profile(self._profile(destination, namespace, identity), entered, exited, attributes)
+                db.execute(
+                    "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, ?, ?)",
+                    (destination, namespace, identity, json.dumps(segments), json.dumps(kept, ensure_ascii=False), now),
+                )
+
+    async def profile_count(self, destination: str) -> int:
+        query = "SELECT COUNT(*) FROM profiles WHERE destination = ?"
+        return await self._run(lambda: int(self.db.execute(query, (destination,)).fetchone()[0]))
+
+    # --- tokens ---------------------------------------------------------------------------------
+
+    async def load_token(self, key: str) -> dict[str, Any] | None:
+        row = await self._run(lambda: self.db.execute("SELECT value FROM tokens WHERE key = ?", (key,)).fetchone())
+        return None if row is None else dict(json.loads(row[0]))
+
+    async def save_token(self, key: str, value: dict[str, Any]) -> None:
+        query = "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)"
+        await self._run(lambda: self.db.execute(query, (key, json.dumps(value), time.time())))
+
+    # --- looking after it -----------------------------------------------------------------------
+
+    async def status(self, lease: float) -> StoreStatus:
+        return await self._run(self._status, lease)
+
+    def _status(self, lease: float) -> StoreStatus:
+        db, now = self.db, time.time()
+
+        def one(query: str, *args: Any) -> Any:
+            return db.execute(query, args).fetchone()[0]
+
+        workers = [
+            WorkerLease(*row)
+            for row in db.execute(
+                "SELECT worker, role, host, pid, started_at, heartbeat_at,"
+                " (SELECT COUNT(*) FROM partitions p WHERE p.owner = w.worker AND p.lease_until >= ?),"
+                " (SELECT COUNT(*) FROM parked k WHERE k.claimed_by = w.worker AND k.lease_until >= ?)"
+                " FROM workers w WHERE heartbeat_at >= ? ORDER BY started_at",
+                (now, now, now - lease),
+            )
+        ]
+        return StoreStatus(
+            backend=self.backend,
+            location=self.location,
+            schema_version=int(one("PRAGMA user_version")),
+            queue_depth=int(one("SELECT COUNT(*) FROM inbox")),
+            oldest_waiting=one("SELECT MIN(received_at) FROM inbox"),
+            parked=int(one("SELECT COUNT(*) FROM parked")),
+            next_parked_due=one("SELECT MIN(next_attempt_at) FROM parked"),
+            dead_letters=int(one("SELECT COUNT(*) FROM dead_letters")),
+            ledger=int(one("SELECT COUNT(*) FROM ledger")),
+            partitions=int(one("SELECT COUNT(*) FROM partitions")),
+            rehearsal=one("SELECT COUNT(*) FROM meta WHERE name = 'purpose' AND value = 'rehearsal'") > 0,
+            workers=workers,
+        )

@@ -1,0 +1,78 @@
+"""Partitions and leases: a fair share for each live process, taken over when one goes silent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from destkit.state import PARTITIONS, Leases, StateStore, partition_of
+
+
+@pytest.mark.parametrize("person", ["u1", "anon-7f3a", "zoë@example.com", "\ud800lone"])
+def test_a_person_always_falls_in_the_same_partition(person: str) -> None:
+    assert partition_of(person) == partition_of(person)
+    assert 0 <= partition_of(person) < PARTITIONS
+
+
+def test_people_spread_over_the_partitions() -> None:
+    used = {partition_of(f"user-{n}") for n in range(5000)}
+    assert len(used) == PARTITIONS
+
+
+async def settle_down(*leases: Leases, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        for lease in leases:
+            await lease.renew()
+
+
+async def test_live_processes_share_the_partitions_fairly(store: StateStore) -> None:
+    first, second = Leases(store), Leases(store)
+    await settle_down(first, second)
+    assert (len(first.owned), len(second.owned)) == (PARTITIONS // 2, PARTITIONS // 2)
+    third = Leases(store)
+    await settle_down(first, second, third)
+    shares = sorted(len(lease.owned) for lease in (first, second, third))
+    assert sum(shares) == PARTITIONS and shares[-1] - shares[0] <= 2
+    assert not (first.owned & second.owned or second.owned & third.owned or first.owned & third.owned)
+
+
+async def test_a_silent_process_loses_its_partitions_to_the_others(store: StateStore) -> None:
+    silent, alive = Leases(store, lease=0.6), Leases(store, lease=0.6)
+    await settle_down(silent, alive)
+    assert len(alive.owned) == PARTITIONS // 2
+    await asyncio.sleep(0.8)  # silent renews no more
+    await settle_down(alive, rounds=2)
+    assert len(alive.owned) == PARTITIONS
+
+
+async def test_a_partition_is_given_back_only_once_its_events_are_settled(store: StateStore) -> None:
+    first = Leases(store)
+    await first.renew()
+    assert len(first.owned) == PARTITIONS
+    busy = max(first.owned)  # among those it gives back when another process comes
+    first.started(busy)
+    second = Leases(store)
+    await settle_down(second, first)
+    assert busy in first.owned and busy in first.releasing and busy not in first.deliverable()
+    first.settled(busy)
+    await first.renew()
+    await second.renew()
+    assert busy not in first.owned and busy in second.owned
+
+
+async def test_leases_not_renewed_in_time_stop_new_claims(store: StateStore) -> None:
+    now = [0.0]
+    leases = Leases(store, lease=30, clock=lambda: now[0])
+    await leases.renew()
+    assert len(leases.deliverable()) == PARTITIONS
+    now[0] = 21.0  # past two thirds of the lease without a renewal
+    assert leases.deliverable() == []
+
+
+async def test_a_clean_stop_frees_everything_at_once(store: StateStore) -> None:
+    leaving, staying = Leases(store), Leases(store)
+    await settle_down(leaving, staying)
+    await leaving.retire()
+    await staying.renew()
+    assert len(staying.owned) == PARTITIONS

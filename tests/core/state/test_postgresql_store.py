@@ -1,0 +1,77 @@
+"""What only the PostgreSQL backend does: connecting, its errors, migrating under a lock, notifying."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from destkit.state import StateError, open_store
+from destkit.state.migrations import POSTGRESQL
+from tests.postgres import PASSWORD, PostgresServer
+
+
+@pytest.mark.parametrize(
+    ("make_url", "expected"),
+    [
+        (lambda pg: pg.url(user="destkit_pw", password="wrong-secret-123"), "refused the credentials of user 'destkit_pw'"),
+        (lambda pg: "postgresql://someone:wrong-secret-123@127.0.0.1:1/db", "cannot reach PostgreSQL at 127.0.0.1:1"),
+        (
+            lambda pg: pg.url(user="destkit_pw", password=PASSWORD).replace("/postgres?", "/no_such_db?"),
+            "database 'no_such_db' does not exist",
+        ),
+    ],
+    ids=["bad credentials", "unreachable", "no database"],
+)
+async def test_connection_problems_are_clear_and_keep_the_password(postgres: PostgresServer, make_url, expected: str) -> None:
+    url = make_url(postgres)
+    with pytest.raises(StateError) as raised:
+        await open_store(url).open()
+    message = str(raised.value)
+    assert expected in message
+    assert "wrong-secret-123" not in message and PASSWORD not in message
+    assert ":***@" in message
+
+
+async def test_a_password_login_works(postgres: PostgresServer) -> None:
+    async with open_store(postgres.url(user="destkit_pw", password=PASSWORD)) as store:
+        assert await store.schema_version() == POSTGRESQL[-1].version
+
+
+async def test_processes_starting_at_once_migrate_once(postgres: PostgresServer) -> None:
+    url = postgres.url()
+    stores = [open_store(url) for _ in range(6)]
+    try:
+        await asyncio.gather(*(store.open() for store in stores))
+        assert {await store.schema_version() for store in stores} == {POSTGRESQL[-1].version}
+    finally:
+        await asyncio.gather(*(store.close() for store in stores))
+
+
+async def test_a_schema_from_a_newer_destkit_is_refused(postgres: PostgresServer) -> None:
+    url = postgres.url()
+    async with open_store(url) as store:
+        await store.pool.execute("INSERT INTO schema_versions (version, description) VALUES ($1, 'future')", 999)
+    with pytest.raises(StateError, match=r"newer destkit \(schema 999"):
+        await open_store(url).open()
+
+
+async def test_a_store_that_must_exist_is_not_created(postgres: PostgresServer) -> None:
+    with pytest.raises(StateError, match="no destkit state store in schema"):
+        await open_store(postgres.url(), create=False).open()
+
+
+async def test_stores_in_separate_schemas_do_not_see_each_other(postgres: PostgresServer) -> None:
+    async with open_store(postgres.url("one")) as one, open_store(postgres.url("two")) as two:
+        await one.accept([("u1", "{}")], time.time())
+        assert (await one.inbox_depth(), await two.inbox_depth()) == (1, 0)
+
+
+async def test_accepted_events_wake_workers_of_other_processes(postgres: PostgresServer) -> None:
+    url = postgres.url()
+    async with open_store(url) as front_door, open_store(url) as worker:
+        woken = asyncio.Event()
+        assert await worker.watch_inbox(woken.set)
+        await front_door.accept([("u1", "{}")], time.time())
+        await asyncio.wait_for(woken.wait(), timeout=5)

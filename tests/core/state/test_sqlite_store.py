@@ -1,0 +1,112 @@
+"""What only the SQLite backend does: a file of its owner's, WAL, one service, a thread of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import stat
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from destkit.state import StateError, open_store, partition_of
+from destkit.state.migrations import SQLITE
+
+
+async def test_a_new_file_is_its_owners_alone_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "state.db"
+    async with open_store(path) as store:
+        await store.accept([("u1", "{}")], time.time())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SQLITE[-1].version
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_a_file_from_a_newer_destkit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with open_store(path):
+        pass
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SQLITE[-1].version + 1}")
+    with pytest.raises(StateError, match="written by a newer destkit"):
+        await open_store(path).open()
+
+
+async def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    path.write_text("not a database, just text that is long enough to have a header" * 20)
+    with pytest.raises(StateError, match="not a usable destkit state store"):
+        await open_store(path).open()
+
+
+async def test_a_store_that_must_exist_is_not_created(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="no such state store"):
+        await open_store(tmp_path / "typo.db", create=False).open()
+    assert not (tmp_path / "typo.db").exists()
+
+
+async def test_a_file_of_the_previous_schema_is_brought_up_to_date(tmp_path: Path) -> None:
+    """A store written before partitions existed keeps its waiting events, each in its person's partition."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        for migration in SQLITE[:3]:
+            db.executescript(migration.sql)
+        db.execute("PRAGMA user_version = 3")
+        for event in ({"userId": "u1", "n": 1}, {"anonymousId": "a7", "n": 2}):
+            db.execute("INSERT INTO inbox (received_at, event) VALUES (?, ?)", (time.time(), json.dumps(event)))
+        db.execute("INSERT INTO ledger VALUES ('m1', 'd', 's', 1.0)")
+    async with open_store(path) as store:
+        assert await store.schema_version() == SQLITE[-1].version
+        assert await store.delivered([("m1", "d", "s")]) == {("m1", "d", "s")}
+        waiting = await store.claim_inbox("w", [partition_of("u1"), partition_of("a7")], limit=10)
+        assert [(e.partition, json.loads(e.event)["n"]) for e in waiting] == [(partition_of("u1"), 1), (partition_of("a7"), 2)]
+
+
+async def test_only_one_service_holds_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with open_store(path) as first, open_store(path) as second:
+        first.lock_service()
+        with pytest.raises(StateError, match=r"used by another destkit serve .*PostgreSQL"):
+            second.lock_service()
+    async with open_store(path) as third:  # the first one closed: free again
+        third.lock_service()
+
+
+async def test_waiting_for_another_writer_does_not_stop_the_event_loop(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with open_store(path) as store:
+        locked, release = threading.Event(), threading.Event()
+
+        def hold_the_write_lock() -> None:
+            with sqlite3.connect(path, isolation_level=None) as other:
+                other.execute("BEGIN IMMEDIATE")
+                locked.set()
+                release.wait(5)
+                other.execute("COMMIT")
+
+        holder = threading.Thread(target=hold_the_write_lock)
+        holder.start()
+        locked.wait(5)
+        threading.Timer(1.0, release.set).start()
+        gaps: list[float] = []
+
+        async def tick() -> None:
+            last = time.monotonic()
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        started = time.monotonic()
+        await asyncio.gather(store.accept([("u1", "{}")], time.time()), tick())
+        holder.join()
+        assert time.monotonic() - started >= 0.9  # the write did wait for the lock...
+        assert max(gaps) < 0.25  # ...and the loop went on meanwhile
+        assert await store.inbox_depth() == 1
