@@ -7,6 +7,7 @@ from .config import Config, load_config
 from .errors import (
     BadRequest,
     ConfigError,
+    ConfigWarning,
     DeliveryError,
     DeliveryTimeout,
     DestkitError,
@@ -14,11 +15,13 @@ from .errors import (
     InvalidEvent,
     MappingError,
     MappingFailed,
+    MappingWarning,
     PayloadValidationError,
     PluginError,
     RateLimited,
     RetryableError,
     TriggerSyntaxError,
+    TriggerWarning,
 )
 from .mappings import compile_mapping, compile_trigger
 from .outcome import ErrorInfo, Outcome, Status
@@ -52,6 +55,9 @@ __all__ = [
     "ConfigError",
     "MappingError",
     "TriggerSyntaxError",
+    "ConfigWarning",
+    "MappingWarning",
+    "TriggerWarning",
     "PluginError",
     "DeliveryError",
     "InvalidEvent",

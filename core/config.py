@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
-from .errors import ConfigError, DestkitError, MappingError, PluginError, TriggerSyntaxError
+from .errors import ConfigError, ConfigWarning, DestkitError, MappingError, PluginError, TriggerSyntaxError
 from .mappings import compile_mapping, compile_trigger
 from .plugin import Action, Destination, RequestDefaults
 from .redaction import secrets_of
@@ -163,6 +164,8 @@ class CompiledSubscription:
     mapping_source: dict[str, Any]
     mapping: Callable[[dict[str, Any]], dict[str, Any]]
     batch: BatchOptions | None
+    #: What compiling found legal but doubtful, located as errors are (``destkit validate`` prints them).
+    warnings: tuple[str, ...] = ()
 
     @property
     def mapping_hash(self) -> str:
@@ -308,22 +311,29 @@ def compile_config(
             trigger_source = sub.trigger if sub.trigger is not None else action.default_trigger
             if trigger_source is None:
                 raise ConfigError(f"{sub_where}: no trigger, and action {action.slug!r} has no default trigger")
-            try:
-                trigger = compile_trigger(trigger_source)
-            except TriggerSyntaxError as exc:
-                raise ConfigError(f"{sub_where}: trigger: {exc}") from None
-            mapping_source = _merged_mapping(action, sub.mapping, sub_where)
-            try:
-                mapping = compile_mapping(mapping_source)
-            except MappingError as exc:
-                raise ConfigError(f"{sub_where}: mapping: {exc}") from None
+            with warnings.catch_warnings(record=True) as found:
+                warnings.simplefilter("always", ConfigWarning)
+                try:
+                    trigger = compile_trigger(trigger_source)
+                except TriggerSyntaxError as exc:
+                    raise ConfigError(f"{sub_where}: trigger: {exc}") from None
+                said = [f"{sub_where}: trigger: {w.message}" for w in found if issubclass(w.category, ConfigWarning)]
+                found.clear()
+                mapping_source = _merged_mapping(action, sub.mapping, sub_where)
+                try:
+                    mapping = compile_mapping(mapping_source)
+                except MappingError as exc:
+                    raise ConfigError(f"{sub_where}: mapping: {exc}") from None
+                said += [f"{sub_where}: mapping: {w.message}" for w in found if issubclass(w.category, ConfigWarning)]
             batch = sub.batch
             if batch is not None and action.perform_batch is None:
                 raise ConfigError(f"{sub_where}: action {action.slug!r} cannot batch (it has no perform_batch)")
             if batch is None and action.always_batched:
                 batch = BatchOptions()
             compiled.append(
-                CompiledSubscription(destination, sub.name, action, trigger_source, trigger, mapping_source, mapping, batch)
+                CompiledSubscription(
+                    destination, sub.name, action, trigger_source, trigger, mapping_source, mapping, batch, tuple(said)
+                )
             )
     return compiled
 

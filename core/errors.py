@@ -18,6 +18,13 @@
         ├── RetryableError                  RETRYABLE_ERROR          5xx, 423, connection errors
         └── BadRequest                      BAD_REQUEST              other 4xx (not retried)
 
+    ConfigWarning (a UserWarning)   legal, but probably not what was meant; never stops anything
+    ├── MappingWarning              carries ``pointer``, as MappingError does
+    └── TriggerWarning              carries ``expression`` and ``column``, as TriggerSyntaxError does
+
+Warnings go through Python's :mod:`warnings`, so a program compiling mappings itself sees
+them the usual way; ``destkit validate`` prints those of a config (``CompiledSubscription.warnings``).
+
 A destination raises its own subclasses (Adobe Target's ``PROFILE_NOT_FOUND``, say) or
 maps HTTP answers differently by passing ``classify_response`` to its ``Destination``.
 """
@@ -34,6 +41,9 @@ __all__ = [
     "ConfigError",
     "MappingError",
     "TriggerSyntaxError",
+    "ConfigWarning",
+    "MappingWarning",
+    "TriggerWarning",
     "PluginError",
     "DeliveryError",
     "InvalidEvent",
@@ -77,6 +87,29 @@ class TriggerSyntaxError(ConfigError):
         caret = " " * (column - 1) + "^"
         detail = f"{message} at column {column}" + (f" (expected {expected})" if expected else "")
         super().__init__(f"{detail}\n  {expression}\n  {caret}")
+
+
+class ConfigWarning(UserWarning):
+    """A mapping or trigger that compiles but probably does not mean what was meant."""
+
+
+class MappingWarning(ConfigWarning):
+    """About a field mapping; ``pointer`` locates the spot, as in :class:`MappingError`."""
+
+    def __init__(self, message: str, pointer: str = "") -> None:
+        self.reason = message
+        self.pointer = pointer
+        super().__init__(f"{pointer or '/'}: {message}")
+
+
+class TriggerWarning(ConfigWarning):
+    """About a trigger expression; ``column`` is 1-based, as in :class:`TriggerSyntaxError`."""
+
+    def __init__(self, message: str, expression: str, column: int) -> None:
+        self.reason = message
+        self.expression = expression
+        self.column = column
+        super().__init__(f"{message} at column {column}")
 
 
 class PluginError(DestkitError):

@@ -7,29 +7,27 @@
     !contains(context.page.url, "/admin") and match(event, "Checkout *")
 
 Fields: ``type``, ``event``, ``name``, ``userId``, ``properties.*``, ``traits.*``, ``context.*``
-(as in Segment, ``properties.*`` and ``traits.*`` both read ``traits`` on identify and group
-calls and ``properties`` on the others). Unlike Segment's parser, parentheses nest and ``and``
-binds tighter than ``or``. Comparison rules follow Segment's:
-
-- ``=``/``!=`` a string: compares strings only (``1`` never equals ``"1"``); ``!=`` is true
-  when the field is missing.
-- ``=``/``!=`` a number, ``<`` ``<=`` ``>`` ``>=``: need a number; false when it is not one.
-- ``= true``/``= false`` (and ``!=``): need a real boolean.
-- ``= null``: the field is missing or null; ``!= null``: it is there.
-- ``contains``/``match`` and their ``!`` negations need a string: false when it is not one.
-  ``match`` patterns use ``*`` for any run of characters (``"Order*"``, ``"*@example.com"``).
+(each nested field reads its own object, whatever the event's type). Conditions evaluate as
+Segment's evaluator does (:mod:`.conditions` has the rules). Where Segment's parser breaks,
+destkit reads the expression the way it is written instead, and warns (:class:`TriggerWarning`):
+parentheses nest and ``and`` binds tighter than ``or``, ``!`` negates whatever follows it, and
+'single-quoted' strings are strings. Strings have no escapes, as in Segment; a backslash in a
+field name escapes the next character (``properties.first\\ name``).
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import TriggerSyntaxError
-from .codegen import Source, literal, path_expression
-from .paths import _step, compile_path
+from ..errors import TriggerSyntaxError, TriggerWarning
+from .codegen import Source, path_expression
+from .conditions import comparison, text_test
+from .jsvalues import js_number
+from .paths import js_step
 
 __all__ = ["compile_trigger", "Trigger", "TOP_FIELDS", "NESTED_FIELDS"]
 
@@ -37,7 +35,7 @@ Trigger = Callable[[dict[str, Any]], bool]
 
 TOP_FIELDS = ("type", "event", "name", "userId")
 NESTED_FIELDS = ("properties", "traits", "context")
-_TRAIT_CALLS = frozenset({"identify", "group"})
+_FUNCTION_FIELDS = "event, name, userId, properties.<name>, traits.<name> or context.<name>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +49,7 @@ class _Token:
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
-  | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+  | (?P<string>"[^"]*"|'[^']*')
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![\w.])
   | (?P<op><=|>=|!=|=|<|>)
   | (?P<not>!)
@@ -82,7 +80,7 @@ def _tokenize(expression: str) -> list[_Token]:
         if kind != "space":
             value: Any = None
             if kind == "string":
-                value = _unescape(text[1:-1])
+                value = text[1:-1]  # no escapes, as in Segment
             elif kind == "number":
                 number = float(text)
                 value = int(number) if number.is_integer() and "e" not in text.lower() and "." not in text else number
@@ -100,6 +98,8 @@ class _Parser:
         self.tokens = _tokenize(expression)
         self.index = 0
         self.source = Source()
+        self.depth = 0  # of parentheses
+        self.warnings: list[TriggerWarning] = []
 
     @property
     def token(self) -> _Token:
@@ -110,6 +110,10 @@ class _Parser:
         found = "the end of the expression" if token.kind == "end" else repr(token.text)
         text = f"{message}, found {found}" if say_found else message
         return TriggerSyntaxError(text, self.expression, token.column, expected)
+
+    def warn(self, message: str, token: _Token) -> None:
+        if all(warning.reason != message for warning in self.warnings):  # once per kind of oddity
+            self.warnings.append(TriggerWarning(message, self.expression, token.column))
 
     def take(self, kind: str, expected: str) -> _Token:
         token = self.token
@@ -136,10 +140,26 @@ class _Parser:
             raise TriggerSyntaxError("the expression nests too deeply", self.expression, 1) from None
 
     def or_expr(self) -> str:
+        first = self.token
         parts = [self.and_expr()]
         while self.keyword("or"):
             parts.append(self.and_expr())
+        if len(parts) > 1 and any(" and " in part for part in parts) and self.mixed(first):
+            self.warn(
+                "'and' and 'or' are mixed without parentheses: destkit binds 'and' tighter, while Segment "
+                "combines the whole group with the last one written; add parentheses",
+                first,
+            )
         return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+
+    def mixed(self, first: _Token) -> bool:
+        """Whether 'and' and 'or' both join conditions at this level (not inside parentheses)."""
+        level, words = 0, set()
+        for token in self.tokens[self.tokens.index(first) : self.index]:
+            level += (token.kind == "lparen") - (token.kind == "rparen")
+            if level == 0 and token.kind == "ident" and token.text in ("and", "or"):
+                words.add(token.text)
+        return len(words) == 2
 
     def and_expr(self) -> str:
         parts = [self.unary()]
@@ -148,109 +168,129 @@ class _Parser:
         return parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
 
     def unary(self) -> str:
-        if self.token.kind == "not":
+        token = self.token
+        if token.kind == "not":
             self.index += 1
             if self.token.kind == "ident" and self.token.text in ("contains", "match"):
                 return self.function(negate=True)
+            self.warn("Segment ignores '!' anywhere but before contains() or match(); destkit negates what follows", token)
             return f"(not {self.unary()})"
-        if self.token.kind == "lparen":
+        if token.kind == "lparen":
             self.index += 1
+            self.depth += 1
+            if self.depth == 2:
+                self.warn("Segment's parser fails on parentheses inside parentheses (its subscription never matches)", token)
             inner = self.or_expr()
             self.take("rparen", "')'")
+            self.depth -= 1
             return inner
-        if (
-            self.token.kind == "ident"
-            and self.token.text in ("contains", "match")
-            and self.tokens[self.index + 1].kind == "lparen"
-        ):
+        if token.kind == "ident" and token.text in ("contains", "match") and self.tokens[self.index + 1].kind == "lparen":
             return self.function(negate=False)
         return self.comparison()
 
-    def field(self) -> str:
-        """An expression for the field's value (MISSING when absent)."""
+    def field(self) -> tuple[str, str]:
+        """An expression for the field's value (MISSING when absent), and the field's kind."""
         token = self.token
         if token.kind != "ident" or token.text in ("and", "or"):
             raise self.fail("expected a field", _FIELD_HELP)
         self.index += 1
         head, _, rest = token.text.partition(".")
         if head in TOP_FIELDS and not rest:
-            return f"event.get({head!r}, M)"
+            return f"event.get({head!r}, M)", head
         if head in NESTED_FIELDS and rest:
-            if head == "context":
-                container = "event.get('context', M)"
-            else:  # as in Segment, identify and group calls keep these in traits
-                self.source.names["_TRAIT_CALLS"] = _TRAIT_CALLS
-                container = "event.get('traits' if event.get('type') in _TRAIT_CALLS else 'properties', M)"
-            getter = compile_path(_unescape(rest))
-            keys = getattr(getter, "keys", None)
-            if keys is not None:
-                return path_expression(self.source, container, keys, _step)
-            return f"{self.source.bind(getter)}({container})"
+            # Each reads its own object, as in Segment, and walks the path as Segment's get does.
+            keys = tuple(re.findall(r"[^.\[\]]+", _unescape(rest)))
+            if not keys:
+                raise self.fail(f"{head}.{rest} names no field", _FIELD_HELP, token, say_found=False)
+            if any(part[:1].isdigit() for part in rest.split(".")):
+                self.warn(
+                    f"Segment's parser reads a path part starting with a digit in {token.text} as a number: "
+                    "there the condition never holds",
+                    token,
+                )
+            return path_expression(self.source, f"event.get({head!r}, M)", keys, js_step), "nested"
         raise self.fail(f"unknown field {token.text!r}", _FIELD_HELP, token, say_found=False)
 
     def value(self) -> _Token:
         token = self.token
         if token.kind in ("string", "number") or (token.kind == "ident" and token.text in ("true", "false", "null")):
             self.index += 1
+            if token.kind == "string" and token.text.startswith("'"):
+                self.warn("Segment keeps single quotes as part of the text; destkit reads 'x' as x. Write \"x\"", token)
             return token
         raise self.fail("expected a value", 'a "string", a number, true, false or null')
 
     def comparison(self) -> str:
-        get = self.field()
+        field_token = self.token
+        get, field_kind = self.field()
         operator = self.take("op", "an operator (=, !=, <, <=, >, >=)").text
         token = self.value()
-        return self.compare(get, operator, token)
+        kind = token.kind if token.kind != "ident" else ("null" if token.text == "null" else "bool")
+        self.check(field_token, field_kind, operator, kind, token)
+        text = token.value if kind == "string" else token.text
+        return comparison(self.source, get, field_kind, operator, kind, text, token.value)
 
-    def compare(self, get: str, operator: str, token: _Token) -> str:
-        value = self.source.temp()
-        if token.kind == "ident":  # true, false, null
-            if operator not in ("=", "!="):
-                raise self.fail(f"{token.text} can only be compared with = or !=", "a number", token)
-            if token.text == "null":
-                if operator == "=":
-                    return f"(({value} := {get}) is M or {value} is None)"
-                return f"(({value} := {get}) is not M and {value} is not None)"
-            wanted = (token.text == "true") == (operator == "=")
-            return f"({get} is {wanted})"  # a real boolean, not 1 or "true"
-        if token.kind == "string":
-            if operator not in ("=", "!="):
-                raise self.fail(f"{operator} compares numbers, not strings", "a number", token)
-            return f"({get} {'==' if operator == '=' else '!='} {token.value!r})"  # != is true when missing, as in Segment
-        python_operator = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[operator]
-        number = literal(self.source, token.value)
-        self.source.names["_NUMBER"] = (int, float)
-        return f"(isinstance({value} := {get}, _NUMBER) and {value}.__class__ is not bool and {value} {python_operator} {number})"
+    def check(self, field_token: _Token, field_kind: str, operator: str, kind: str, token: _Token) -> None:
+        """Warn where Segment's reading, which destkit follows, is probably not what was meant."""
+        clause = f"{field_token.text} {operator} {token.text}"
+        if kind == "null" and field_kind in ("event", "type") and operator in ("=", "!="):
+            meant = {
+                ("event", "="): 'type != "track" (only track calls carry an event)',
+                ("event", "!="): 'type = "track" (only track calls carry an event)',
+                ("type", "="): "nothing: every event has a type",
+                ("type", "!="): "nothing: every event has a type",
+            }[field_kind, operator]
+            truth = "true only for that text" if operator == "=" else "true whenever it is not that text, missing included"
+            self.warn(
+                f'{clause} compares {field_kind} with the text "null", as Segment does ({truth}); probably meant: {meant}', token
+            )
+        elif kind == "bool" and (operator == "!=" or field_kind not in ("userId", "nested")):
+            self.warn(f'{clause} compares with the text "{token.text}", as Segment does, not with a boolean', token)
+        elif operator in ("<", "<=", ">", ">=") and kind != "number":
+            self.warn(f"{clause} reads {token.text} as a number, as Segment does (JavaScript's Number())", token)
 
     def function(self, negate: bool) -> str:
-        name = self.token.text
+        name_token = self.token
+        name = name_token.text
         self.index += 1
         self.take("lparen", "'('")
-        get = self.field()
+        if self.token.kind == "ident" and self.token.text == "type":
+            raise self.fail(f"{name}() cannot read type (Segment drops such a condition)", _FUNCTION_FIELDS)
+        get, _ = self.field()
         self.take("comma", "','")
         pattern_token = self.token
-        if pattern_token.kind != "string":
+        if pattern_token.kind not in ("string", "number"):
             raise self.fail(f"{name}() takes a string as its second argument", 'a "string"')
         self.index += 1
         self.take("rparen", "')'")
-        text: str = pattern_token.value
-        actual = self.source.temp()
-        if name == "contains":
-            test = f"{text!r} {'not in' if negate else 'in'} {actual}"
-        else:
-            regex = re.compile("".join(".*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", text)), re.DOTALL)
-            test = f"{self.source.bind(regex)}.fullmatch({actual}) is {'' if negate else 'not '}None"
-        # Both need a string: a missing or non-text field is false, negated or not.
-        return f"(isinstance({actual} := {get}, str) and {test})"
+        text: str = pattern_token.value if pattern_token.kind == "string" else js_number(pattern_token.value)
+        if (name == "match" and not (text.endswith("*") or text.startswith("*"))) or "*" in text[1:-1]:
+            self.warn(
+                f'match(..., "{text}") tests, as Segment does, a prefix when the pattern ends in * and otherwise '
+                "the text after the pattern's first character; * means nothing elsewhere",
+                pattern_token,
+            )
+        if self.depth and self.token.kind != "rparen":
+            self.warn(
+                f"Segment's parser ends a parenthesized group at the first ')', this {name}()'s: put it last in its group",
+                name_token,
+            )
+        return text_test(self.source, get, name, text, negate)
 
 
 _FIELD_HELP = "type, event, name, userId, properties.<name>, traits.<name> or context.<name>"
 
 
 def compile_trigger(expression: str) -> Trigger:
-    """Compile a trigger expression into ``event -> bool``; raises :class:`TriggerSyntaxError`."""
+    """Compile a trigger expression into ``event -> bool``; raises :class:`TriggerSyntaxError`,
+    and warns (:class:`TriggerWarning`) where Segment reads it differently or oddly."""
     if not isinstance(expression, str):
         raise TriggerSyntaxError(f"a trigger is a string, not {type(expression).__name__}", str(expression), 1)
+    parser = _Parser(expression)
     try:
-        return _Parser(expression).parse()
+        trigger = parser.parse()
     except RecursionError:
         raise TriggerSyntaxError("the expression nests too deeply", expression, 1) from None
+    for warning in parser.warnings:
+        warnings.warn(warning, stacklevel=2)
+    return trigger

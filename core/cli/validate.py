@@ -16,6 +16,9 @@ def validate(config_path: str) -> None:
         config = load_config(config_path)
         subscriptions = compile_config(config)
         config.serve_options()  # what only `destkit serve` reads is checked too
+    for sub in subscriptions:  # never change the exit code
+        for warning in sub.warnings:
+            click.echo(f"warning: {warning}", err=True)
     destinations = {sub.destination.name for sub in subscriptions}
     click.echo(f"{config_path}: ok ({len(destinations)} destination(s), {len(subscriptions)} subscription(s))")
     for sub in subscriptions:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
 
-from destkit import TriggerSyntaxError, compile_trigger
+from destkit import TriggerSyntaxError, TriggerWarning, compile_trigger
 
 TRACK: dict[str, Any] = {
     "type": "track",
@@ -75,17 +76,38 @@ PAGE: dict[str, Any] = {"type": "page", "name": "Home", "anonymousId": "a-1", "p
         ("properties.gift != false", TRACK, True),
         ("properties.count = true", TRACK, False),
         ("properties.missing = false", TRACK, False),
-        ("properties.missing != true", TRACK, False),
+        # != true / != false compare with the text "true" / "false", as in Segment
+        ("properties.missing != true", TRACK, True),
+        ("properties.gift != true", TRACK, True),
         # null: missing or null
         ("properties.note = null", TRACK, True),
         ("properties.missing = null", TRACK, True),
         ("properties.note != null", TRACK, False),
         ("properties.coupon != null", TRACK, True),
-        # properties.* and traits.* read traits on identify/group and properties on the rest
+        # properties.* and traits.* each read their own object, whatever the event's type
         ('traits.plan = "pro"', IDENTIFY, True),
-        ('properties.plan = "pro"', IDENTIFY, True),
-        ('traits.plan = "from-traits"', TRACK, False),
-        ('traits.coupon = "SAVE10"', TRACK, True),
+        ('properties.plan = "pro"', IDENTIFY, False),
+        ('properties.plan = "ignored"', IDENTIFY, True),
+        ('traits.plan = "from-traits"', TRACK, True),
+        ('traits.coupon = "SAVE10"', TRACK, False),
+        # event and type compare = null / != null with the text "null"; the others test existence
+        ("event = null", PAGE, False),
+        ("event != null", PAGE, True),
+        ("event = null", {"type": "track", "event": "null"}, True),
+        ("type != null", TRACK, True),
+        ("name = null", TRACK, True),
+        ("context.missing = null", TRACK, True),
+        # true and false are text where Segment makes them text; numbers are text for the top fields
+        ("name = true", {"type": "page", "name": "true"}, True),
+        ("userId = 3", {"type": "page", "userId": "3"}, True),
+        ("event = 3.0", {"type": "track", "event": "3"}, True),
+        # < <= > >= read the value as JavaScript's Number() does
+        ('properties.total > "100"', TRACK, True),
+        ("properties.count > true", TRACK, True),
+        ('properties.count > "x"', TRACK, False),
+        # paths walk as Segment's get does: a falsy value ends the walk and is the result
+        ("properties.note.deeper = null", TRACK, True),
+        ("properties.coupon.length = 6", TRACK, True),
         ("traits.seats >= 5", IDENTIFY, True),
         # context.*
         ('context.locale = "en-US"', TRACK, True),
@@ -102,9 +124,12 @@ PAGE: dict[str, Any] = {"type": "page", "name": "Home", "anonymousId": "a-1", "p
         ('!match(event, "*Started")', TRACK, True),
         ('!match(properties.missing, "x*")', TRACK, False),
         ('match(properties.coupon, "SAVE*")', TRACK, True),
-        ('match(event, "Order Completed")', TRACK, True),
-        ('match(event, "*der Comp*")', TRACK, True),
-        ('match(event, "O.der*")', TRACK, False),  # only * is special
+        # a pattern not ending in * tests the suffix after its first character, as in Segment
+        ('match(event, "XCompleted")', TRACK, True),
+        ('match(event, "*der Comp*")', TRACK, False),
+        ('match(event, "O.der*")', TRACK, False),
+        ("contains(properties.count, 3)", TRACK, False),
+        ("contains(event, 3)", {"type": "track", "event": "a3"}, True),
         # and / or / parentheses / negation, with normal precedence
         ('type = "track" and event = "Order Completed"', TRACK, True),
         ('type = "track" and event = "Nope"', TRACK, False),
@@ -120,13 +145,16 @@ PAGE: dict[str, Any] = {"type": "page", "name": "Home", "anonymousId": "a-1", "p
         ('type = "track" and userId != null and properties.count > 1 and properties.gift = true', TRACK, True),
         # quoting: single quotes, escapes, keys with odd characters
         ("event = 'Order Completed'", TRACK, True),
-        ('event = "Say \\"hi\\""', {"type": "track", "event": 'Say "hi"'}, True),
+        ("event = 'Say \"hi\"'", {"type": "track", "event": 'Say "hi"'}, True),
+        ('event = "back\\slash"', {"type": "track", "event": "back\\slash"}, True),  # no escapes in strings
         ("properties.first\\ name = 'Ann'", {"type": "track", "properties": {"first name": "Ann"}}, True),
         ("properties.my-key = 1", {"type": "track", "properties": {"my-key": 1}}, True),
     ],
 )
 def test_trigger(expression: str, event: dict[str, Any], expected: bool) -> None:
-    assert compile_trigger(expression)(event) is expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TriggerWarning)  # some cases are odd on purpose
+        assert compile_trigger(expression)(event) is expected
 
 
 @pytest.mark.parametrize(
@@ -140,9 +168,8 @@ def test_trigger(expression: str, event: dict[str, Any], expected: bool) -> None
         ('type = "track")', 15, "'and', 'or' or the end"),
         ('plan = "pro"', 1, "unknown field 'plan'"),
         ("properties = 1", 1, "unknown field 'properties'"),
-        ('properties.total > "x"', 20, "compares numbers, not strings"),
-        ("properties.total > true", 20, "can only be compared with = or !="),
-        ("contains(event, 3)", 17, "takes a string as its second argument"),
+        ("contains(event, true)", 17, "takes a string as its second argument"),
+        ('contains(type, "x")', 10, "cannot read type"),
         ('contains(event "x")', 16, "expected ','"),
         ('type = "track" & event = "x"', 16, "unexpected character '&'"),
         ("type =", 7, "expected a value"),
@@ -171,13 +198,47 @@ def test_a_trigger_is_a_string() -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    ['(' * 2000 + 'type = "track"' + ')' * 2000, "!" * 300 + 'type = "track"'],
+    ["(" * 2000 + 'type = "track"' + ")" * 2000, "!" * 300 + 'type = "track"'],
 )
+@pytest.mark.filterwarnings("ignore::destkit.TriggerWarning")
 def test_an_expression_nested_beyond_reason_is_a_syntax_error(expression: str) -> None:
     with pytest.raises(TriggerSyntaxError, match="nests too deeply"):
         compile_trigger(expression)
 
 
+@pytest.mark.filterwarnings("ignore::destkit.TriggerWarning")
 def test_deep_but_reasonable_nesting_compiles() -> None:
     trigger = compile_trigger("(" * 100 + 'type = "track"' + ")" * 100 + " and " + "!" * 41 + 'event = "x"')
     assert trigger({"type": "track", "event": "y"}) is True
+
+
+@pytest.mark.parametrize(
+    ("expression", "column", "words"),
+    [
+        ("event != null", 10, 'probably meant: type = "track"'),
+        ("event = null", 9, 'probably meant: type != "track"'),
+        ("properties.gift != true", 20, 'compares with the text "true"'),
+        ('properties.total > "5"', 20, 'reads "5" as a number'),
+        ('match(event, "Order")', 14, "tests, as Segment does, a prefix"),
+        ("event = 'x'", 9, "single quotes"),
+        ('!(type = "track")', 1, "Segment ignores '!'"),
+        ('type = "a" and event = "b" or type = "c"', 1, "mixed without parentheses"),
+        ('((type = "a"))', 2, "parentheses inside parentheses"),
+        ('(contains(event, "a") or type = "b")', 2, "ends a parenthesized group"),
+        ('properties.items.0.sku = "x"', 1, "starting with a digit"),
+    ],
+)
+def test_a_trigger_segment_reads_oddly_warns_with_the_column(expression: str, column: int, words: str) -> None:
+    with pytest.warns(TriggerWarning) as caught:
+        compile_trigger(expression)
+    found = [w.message for w in caught if isinstance(w.message, TriggerWarning)]
+    assert any(words in str(message) and message.column == column for message in found), [str(m) for m in found]
+
+
+@pytest.mark.parametrize(
+    "expression", ['type = "track" and event = "Order Completed"', "context.personas = null", "userId != null"]
+)
+def test_a_plain_trigger_warns_about_nothing(expression: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TriggerWarning)
+        compile_trigger(expression)
