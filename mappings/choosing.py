@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from ..errors import MappingError
+from ..errors import MappingError, MappingWarning
 from .codegen import Source, emit
 from .jsvalues import MISSING, js_string, js_truthy
 from .nodes import Node, compile_node, constant, directive, options_of
@@ -28,6 +29,9 @@ def _js_blank(value: Any) -> bool:
 @directive("@if")
 def _if(arg: Any, pointer: str) -> Node:
     options = options_of(arg, pointer, "@if", {"exists", "blank", "then", "else"})
+    if not js_truthy(options.get("exists", MISSING)) and not js_truthy(options.get("blank", MISSING)):
+        # Segment reads a falsy literal (0, "", false, null) as no test at all, on every event
+        raise MappingError("@if needs an 'exists' or a 'blank' key holding a path or a value that is not falsy", pointer)
     if "exists" in options:
         tested = compile_node(options["exists"], f"{pointer}/exists")
 
@@ -44,7 +48,8 @@ def _if(arg: Any, pointer: str) -> Node:
     else:
         raise MappingError("@if needs an 'exists' or a 'blank' key", pointer)
     if "then" not in options and "else" not in options:
-        raise MappingError("@if needs a 'then' or an 'else' branch", pointer)
+        # Segment accepts it (both branches are optional there) and it gives missing.
+        warnings.warn(MappingWarning("@if has neither 'then' nor 'else', so it always gives nothing", pointer), stacklevel=2)
     then = compile_node(options["then"], f"{pointer}/then") if "then" in options else constant(MISSING)
     # Segment takes `else` only when the else value itself is truthy.
     otherwise = (
@@ -100,18 +105,25 @@ def _coalesce(arg: Any, pointer: str) -> Node:
     return coalesce
 
 
+def _without_nulls(value: Any) -> Any:
+    """An object's keys holding null removed, through nested objects (arrays are left alone)."""
+    if type(value) is not dict:
+        return value
+    return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+
+
 @directive("@excludeWhenNull")
 def _exclude_when_null(arg: Any, pointer: str) -> Node:
     inner = compile_node(arg, pointer)
 
     def exclude_when_null(event: Any) -> Any:
         value = inner(event)
-        return MISSING if value is None else value
+        return MISSING if value is None else _without_nulls(value)
 
     def emit_exclude(source: Source, arg: str, depth: int) -> str:
         value = emit(inner, source, arg, depth)
         result = source.temp()
-        source.line(f"{result} = M if {value} is None else {value}", depth)
+        source.line(f"{result} = M if {value} is None else {source.bind(_without_nulls)}({value})", depth)
         return result
 
     exclude_when_null.emit = emit_exclude  # type: ignore[attr-defined]

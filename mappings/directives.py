@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import MappingError, MappingFailed
-from . import choosing, reading, transforming  # noqa: F401  (importing them registers their directives)
+from . import choosing, liquid, reading, transforming  # noqa: F401  (importing them registers their directives)
 from .codegen import as_function
 from .nodes import DIRECTIVES, Node, compile_node, directive_name
 

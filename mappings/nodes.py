@@ -27,6 +27,7 @@ __all__ = [
     "value_node",
     "escape_pointer",
     "directive_name",
+    "check_kind",
 ]
 
 Node = Callable[[Any], Any]
@@ -156,3 +157,22 @@ def value_node(options: dict[str, Any], pointer: str) -> Node:
     if not js_truthy(raw):
         return constant(MISSING)
     return compile_node(raw, f"{pointer}/value")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "directive" if any(isinstance(key, str) and key.startswith("@") for key in value) else "object"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def check_kind(value: Any, pointer: str, what: str, allowed: tuple[str, ...]) -> None:
+    """Refuse ``value`` unless it is one of the ``allowed`` kinds (string, object, directive...),
+    as Segment's mapping validator does."""
+    kind = _kind(value)
+    if kind not in allowed:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise MappingError(f"{what} must be {' or '.join(f'a {a}' for a in allowed)}, not {article} {kind}", pointer)

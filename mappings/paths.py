@@ -14,7 +14,7 @@ from typing import Any
 from .codegen import Source, path_expression
 from .jsvalues import MISSING
 
-__all__ = ["compile_path", "Getter", "is_plain_path"]
+__all__ = ["compile_path", "compile_key_path", "Getter", "is_plain_path", "js_step"]
 
 Getter = Callable[[Any], Any]
 
@@ -51,6 +51,16 @@ def compile_path(path: str) -> Getter:
     return _jsonpath_getter("$." + rest if not rest.startswith("[") else "$" + rest)
 
 
+_KEY_SPLIT = re.compile(r"""\[(?="|'|\d)|\.|(?<="|'|\d)\]+""")
+
+
+def compile_key_path(path: str) -> Getter:
+    """A path read key by key, never as JSONPath, as Segment reads ``@template`` placeholders:
+    split at dots and index brackets, quotes dropped."""
+    keys = tuple(key for part in _KEY_SPLIT.split(path) if (key := part.replace('"', "").replace("'", "")))
+    return _plain_getter(keys) if keys else _whole
+
+
 def _whole(value: Any) -> Any:
     return value
 
@@ -68,14 +78,25 @@ def _emitter(keys: tuple[str, ...]) -> Callable[[Source, str, int], str]:
 
 
 def _step(value: Any, key: str) -> Any:
+    """``value[key]`` as Segment's paths read it (``value && value[key]`` in JavaScript): a
+    falsy value (null, 0, "", false) ends the walk and is the result; strings and arrays have
+    indexes and a length; anything else has no members."""
     if type(value) is dict:
         return value.get(key, MISSING)
-    if type(value) is list and key.isdigit():
-        index = int(key)
-        return value[index] if index < len(value) else MISSING
+    if isinstance(value, (list, str)):
+        if key == "length":
+            return len(value)
+        if key.isdigit() and int(key) < len(value):
+            return value[int(key)]
+        return "" if value == "" else MISSING  # an array, even empty, is truthy in JavaScript
+    if value is None or value is False or (isinstance(value, (int, float)) and value == 0):
+        return value
     if isinstance(value, dict):
         return value.get(key, MISSING)
     return MISSING
+
+
+js_step = _step  # the public name, for triggers
 
 
 def _plain_getter(keys: tuple[str, ...]) -> Getter:

@@ -9,7 +9,7 @@ from ..errors import MappingError
 from .codegen import Source, as_function, emit
 from .jsvalues import MISSING, js_string
 from .nodes import Node, compile_node, constant, directive
-from .paths import compile_path
+from .paths import compile_key_path, compile_path
 
 
 @directive("@path")
@@ -28,26 +28,19 @@ def _literal(arg: Any, pointer: str) -> Node:
 
 
 _PLACEHOLDER = re.compile(r"\{\{\{([^}]+)\}\}\}|\{\{([^}]+)\}\}")
-_HTML_ENTITIES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "/": "&#x2F;", "`": "&#x60;", "=": "&#x3D;"}
-)
 
 
 @directive("@template")
 def _template(arg: Any, pointer: str) -> Node:
     if not isinstance(arg, str):
         raise MappingError(f"@template takes a string, not {type(arg).__name__}", pointer)
-    parts: list[str | tuple[Node, bool]] = []
+    parts: list[str | Node] = []
     position = 0
     for match in _PLACEHOLDER.finditer(arg):
         if match.start() > position:
             parts.append(arg[position : match.start()])
-        raw, escaped = match.group(1), match.group(2)
-        try:
-            getter = compile_path((raw or escaped).strip())
-        except ValueError as exc:
-            raise MappingError(str(exc), pointer) from None
-        parts.append((getter, escaped is not None))  # {{x}} escapes HTML in strings, {{{x}}} does not
+        getter = compile_key_path((match.group(1) or match.group(2)).strip())
+        parts.append(getter)  # {{x}} and {{{x}}} alike: the value as is, never HTML-escaped
         position = match.end()
     if position < len(arg):
         parts.append(arg[position:])
@@ -60,12 +53,9 @@ def _template(arg: Any, pointer: str) -> Node:
             if isinstance(part, str):
                 out.append(part)
                 continue
-            getter, escape = part
-            value = getter(event)
-            if value is MISSING or value is None:
-                continue
-            text = js_string(value)
-            out.append(text.translate(_HTML_ENTITIES) if escape and isinstance(value, str) else text)
+            value = part(event)
+            if value is not MISSING and value is not None:
+                out.append(js_string(value))
         return "".join(out)
 
     def emit_template(source: Source, arg: str, depth: int) -> str:
@@ -74,11 +64,9 @@ def _template(arg: Any, pointer: str) -> Node:
             if isinstance(part, str):
                 pieces.append(repr(part))
                 continue
-            getter, escape = part
-            v = emit(getter, source, arg, depth)
+            v = emit(part, source, arg, depth)
             source.names["_js_string"] = js_string
-            as_string = f"{v}.translate({source.bind(_HTML_ENTITIES)})" if escape else v
-            pieces.append(f'("" if {v} is M or {v} is None else {as_string} if isinstance({v}, str) else _js_string({v}))')
+            pieces.append(f'("" if {v} is M or {v} is None else {v} if isinstance({v}, str) else _js_string({v}))')
         out = source.temp()
         source.line(f"{out} = {' + '.join(pieces)}", depth)
         return out

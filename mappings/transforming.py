@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import MappingError, MappingFailed
 from .codegen import Source, emit
 from .jsvalues import MISSING, js_json, js_string, js_truthy
-from .nodes import Node, compile_node, constant, directive, options_of, value_node
+from .nodes import Node, check_kind, compile_node, constant, directive, options_of, value_node
 
 
 @directive("@case")
@@ -20,6 +21,7 @@ def _case(arg: Any, pointer: str) -> Node:
     operator = options["operator"]
     if operator not in ("lower", "upper"):
         raise MappingError(f'@case operator must be "lower" or "upper", not {operator!r}', f"{pointer}/operator")
+    check_kind(options["value"], f"{pointer}/value", "@case value", ("string", "directive"))
     value = value_node(options, pointer)
     convert = str.lower if operator == "lower" else str.upper
 
@@ -37,8 +39,28 @@ def _case(arg: Any, pointer: str) -> Node:
     return case
 
 
-def _literal_replacement(text: str | None) -> str:
-    return (text or "").replace("\\", "\\\\")
+_JS_REPLACEMENT = re.compile(r"\$([$&`'])")
+
+
+def _js_replacement(text: str | None) -> Callable[[re.Match[str]], str]:
+    """A replacement as JavaScript's String.replace reads it: ``$&`` is the match, ``$` `` and
+    ``$'`` the text before and after it, ``$$`` a dollar; anything else is literal."""
+    template = text or ""
+
+    def replace(match: re.Match[str]) -> str:
+        whole = match.string
+
+        def piece(special: re.Match[str]) -> str:
+            kind = special.group(1)
+            if kind == "$":
+                return "$"
+            if kind == "&":
+                return match.group()
+            return whole[: match.start()] if kind == "`" else whole[match.end() :]
+
+        return _JS_REPLACEMENT.sub(piece, template)
+
+    return replace
 
 
 @directive("@replace")
@@ -53,12 +75,12 @@ def _replace(arg: Any, pointer: str) -> Node:
             raise MappingError(f"@replace {key} must be true or false", f"{pointer}/{key}")
     if not options["pattern"]:
         raise MappingError("@replace needs a non-empty pattern", f"{pointer}/pattern")
+    check_kind(options["value"], f"{pointer}/value", "@replace value", ("string", "directive"))
     flags = re.IGNORECASE if options.get("ignorecase") else 0
     count = 0 if options.get("global", True) is not False else 1
-    # Replacements are literal text: backslashes are escaped so re.sub reads no group references.
-    steps = [(re.compile(re.escape(options["pattern"]), flags), _literal_replacement(options.get("replacement")))]
+    steps = [(re.compile(re.escape(options["pattern"]), flags), _js_replacement(options.get("replacement")))]
     if options.get("pattern2"):
-        steps.append((re.compile(re.escape(options["pattern2"]), flags), _literal_replacement(options.get("replacement2"))))
+        steps.append((re.compile(re.escape(options["pattern2"]), flags), _js_replacement(options.get("replacement2"))))
     value = value_node(options, pointer)
     value_given = js_truthy(options["value"])
 
@@ -83,6 +105,8 @@ def _json(arg: Any, pointer: str) -> Node:
     mode = options["mode"]
     if mode not in ("encode", "decode"):
         raise MappingError(f'@json mode must be "encode" or "decode", not {mode!r}', f"{pointer}/mode")
+    if not js_truthy(options["value"]):  # Segment refuses it on every event
+        raise MappingError(f"@json needs a value, not {js_json(options['value'])}", f"{pointer}/value")
     value = value_node(options, pointer)
     if mode == "encode":
         return lambda event: js_json(value(event))
@@ -137,6 +161,8 @@ def _merge(arg: Any, pointer: str) -> Node:
     if isinstance(direction, str) and direction not in ("left", "right"):
         raise MappingError(f'@merge direction must be "left" or "right", not {direction!r}', f"{pointer}/direction")
     direction_node = compile_node(direction, f"{pointer}/direction")
+    for i, item in enumerate(options["objects"]):
+        check_kind(item, f"{pointer}/objects/{i}", "each of @merge objects", ("object", "directive"))
     objects = tuple(compile_node(item, f"{pointer}/objects/{i}") for i, item in enumerate(options["objects"]))
 
     def merge(event: Any) -> Any:
@@ -147,6 +173,8 @@ def _merge(arg: Any, pointer: str) -> Node:
         for item in resolved:
             if isinstance(item, dict):
                 out.update(item)
+            elif isinstance(item, (str, list)):  # Object.assign spreads their indexes
+                out.update((str(index), element) for index, element in enumerate(item))
         return out
 
     return merge
@@ -155,8 +183,8 @@ def _merge(arg: Any, pointer: str) -> Node:
 @directive("@transform")
 def _transform(arg: Any, pointer: str) -> Node:
     options = options_of(arg, pointer, "@transform", {"apply", "mapping"}, {"apply", "mapping"})
-    if not isinstance(options["apply"], dict):
-        raise MappingError("@transform apply must be an object", f"{pointer}/apply")
+    check_kind(options["apply"], f"{pointer}/apply", "@transform apply", ("object", "directive"))
+    check_kind(options["mapping"], f"{pointer}/mapping", "@transform mapping", ("object", "directive"))
     apply = compile_node(options["apply"], f"{pointer}/apply")
     mapping = compile_node(options["mapping"], f"{pointer}/mapping")
 

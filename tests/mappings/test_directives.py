@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from destkit import MappingError, MappingFailed, compile_mapping
+from destkit import MappingError, MappingFailed, MappingWarning, compile_mapping
 from destkit.mappings.directives import compile_node
 
 EVENT: dict[str, Any] = {
@@ -32,6 +32,7 @@ EVENT: dict[str, Any] = {
         "tags": ["a", "b"],
         "address": {"city": "San Francisco", "geo": {"lat": 37.7}},
         "raw_json": '{"a": 1}',
+        "query": "a&b=c <d>",
         "bad_json": "{not json",
     },
     "properties": {
@@ -75,8 +76,10 @@ CASES = [
     ({"@path": "$.properties.products[?(@.price > 20)].sku"}, ["p2"]),
     ({"@path": "$..sku"}, ["p1", "p2", "solo"]),
     ({"@path": "$.properties.nothing[*].sku"}, "<missing>"),
-    # @template: missing renders empty, numbers and booleans as JavaScript, HTML escaped in {{ }}
-    ({"@template": "Hello, {{traits.name}}!"}, "Hello, Peter O&#39;Toole!"),
+    # @template: missing renders empty, numbers and booleans as JavaScript, nothing HTML-escaped
+    ({"@template": "Hello, {{traits.name}}!"}, "Hello, Peter O'Toole!"),
+    ({"@template": "q={{traits.query}}"}, "q=a&b=c <d>"),
+    ({"@template": "{{traits.address}}|{{traits.name.first}}|{{ traits.tags[1] }}"}, "[object Object]||b"),
     ({"@template": "Hello, {{{traits.name}}}!"}, "Hello, Peter O'Toole!"),
     ({"@template": "Hello, {{traits.fullName}}!"}, "Hello, !"),
     ({"@template": "{{traits.vip}} {{traits.logins}} {{traits.score}} {{traits.whole}}"}, "true 5 19.99 3"),
@@ -128,7 +131,9 @@ CASES = [
         "Peter O'T0ole",
     ),
     ({"@replace": {"pattern": ".", "value": "a.b.c"}}, "abc"),  # a pattern is text, not a regex
-    ({"@replace": {"pattern": "a", "replacement": "\\1$&", "value": "xa"}}, "x\\1$&"),
+    # replacements read $& (the match), $` and $' (around it) and $$ as JavaScript does; \1 is literal
+    ({"@replace": {"pattern": "a", "replacement": "\\1$&", "value": "xa"}}, "x\\1a"),
+    ({"@replace": {"pattern": "b", "replacement": "[$`|$'|$$]", "value": "abc"}}, "a[a|c|$]c"),
     (
         {
             "@replace": {
@@ -185,9 +190,30 @@ CASES = [
     ),
     # @transform: the mapping reads the applied object, not the event
     ({"@transform": {"apply": {"who": {"@path": "$.userId"}}, "mapping": {"@template": "id={{who}}"}}}, "id=user-1"),
-    # @excludeWhenNull: null becomes missing, other values pass
+    # @excludeWhenNull: null becomes missing; an object loses its null keys, nested ones too
     ({"@excludeWhenNull": {"@path": "$.traits.nothing"}}, "<missing>"),
     ({"@excludeWhenNull": {"@path": "$.traits.zero"}}, 0),
+    ({"@excludeWhenNull": {"a": None, "b": {"c": None, "d": 0}, "e": [None]}}, {"b": {"d": 0}, "e": [None]}),
+    # paths walk as Segment's do: a falsy value ends the walk and is the result
+    ({"@path": "$.traits.nothing.first"}, None),
+    ({"@path": "$.traits.zero.x"}, 0),
+    ({"@path": "$.traits.tags.length"}, 2),
+    # @if with neither branch gives missing (Segment accepts it; compiling warns)
+    ({"@if": {"exists": {"@path": "$.userId"}}}, "<missing>"),
+    # @merge spreads text and arrays by index, as Object.assign does
+    ({"@merge": {"direction": "right", "objects": [{"@path": "$.traits.tags"}, {"k": 1}]}}, {"0": "a", "1": "b", "k": 1}),
+    # @liquid: rendered as LiquidJS renders it
+    ({"@liquid": "{{ traits.name | upcase }}"}, "PETER O'TOOLE"),
+    ({"@liquid": "{{ traits.whole }} {{ traits.logins | divided_by: 2 }} {{ traits.score | round: 1 }}"}, "3 2.5 20"),
+    (
+        {"@liquid": "{% if traits.vip %}vip{% else %}no{% endif %}/{{ traits.nothing }}/{{ traits.address }}"},
+        "vip//[object Object]",
+    ),
+    ({"@liquid": "{{ traits.tags.0 }}{{ traits.address | json }}"}, 'a{"city":"San Francisco","geo":{"lat":37.7}}'),
+    ({"@liquid": "{{ '2024-03-05T23:30:00+02:00' | date: '%Y-%m-%d %H:%M' }}"}, "2024-03-05 21:30"),
+    ({"@liquid": "{{ traits.name | nosuchfilter }}"}, "Peter O'Toole"),
+    ({"@liquid": "a {%- if true -%} b {%- endif -%} c"}, "abc"),
+    ({"@liquid": ""}, ""),
     # destkit extensions: @coalesce (first neither missing nor null) and @hash
     ({"@coalesce": [{"@path": "$.nope"}, {"@path": "$.traits.nothing"}, {"@path": "$.anonymousId"}]}, "anon-1"),
     ({"@coalesce": [{"@path": "$.nope"}]}, "<missing>"),
@@ -255,7 +281,16 @@ def test_the_result_does_not_share_containers_with_the_mapping() -> None:
         ({"a": {"@template": ["x"]}}, "/a/@template", "takes a string"),
         ({"traits": {"@if": {"exists": {"@path": "$.x"}, "then": {"@nope": 1}}}}, "/traits/@if/then", "unknown directive @nope"),
         ({"a": {"@if": {"then": 1}}}, "/a/@if", "'exists' or a 'blank'"),
-        ({"a": {"@if": {"exists": 1}}}, "/a/@if", "'then' or an 'else'"),
+        ({"a": {"@if": {"exists": 0, "then": 1}}}, "/a/@if", "'exists' or a 'blank'"),
+        ({"a": {"@liquid": "{% for x in y %}{% endfor %}"}}, "/a/@liquid", "tag for is disabled"),
+        ({"a": {"@liquid": "{{ x | sort }}"}}, "/a/@liquid", "filter sort is disabled"),
+        ({"a": {"@liquid": "x" * 1001}}, "/a/@liquid", "limited to 1,000 characters"),
+        ({"a": {"@liquid": "{{ x "}}, "/a/@liquid", "@liquid:"),
+        ({"a": {"@liquid": 3}}, "/a/@liquid", "takes a template string"),
+        ({"a": {"@case": {"operator": "lower", "value": 3}}}, "/a/@case/value", "must be a string or a directive"),
+        ({"a": {"@replace": {"pattern": "x", "value": True}}}, "/a/@replace/value", "must be a string or a directive"),
+        ({"a": {"@merge": {"direction": "left", "objects": ["x"]}}}, "/a/@merge/objects/0", "must be a object or a directive"),
+        ({"a": {"@json": {"mode": "encode", "value": 0}}}, "/a/@json/value", "needs a value"),
         ({"a": {"@if": {"exists": 1, "then": 1, "otherwise": 2}}}, "/a/@if", "no option otherwise"),
         ({"a": {"@case": {"operator": "title", "value": "x"}}}, "/a/@case/operator", '"lower" or "upper"'),
         ({"a": {"@case": {"value": "x"}}}, "/a/@case", "needs a 'operator' key"),
@@ -267,7 +302,7 @@ def test_the_result_does_not_share_containers_with_the_mapping() -> None:
         ({"a": {"@flatten": {"value": {}}}}, "/a/@flatten", "needs a 'separator' key"),
         ({"a": {"@merge": {"direction": "up", "objects": []}}}, "/a/@merge/direction", '"left" or "right"'),
         ({"a": {"@merge": {"direction": "left", "objects": {}}}}, "/a/@merge/objects", "must be a list"),
-        ({"a": {"@transform": {"apply": 1, "mapping": {}}}}, "/a/@transform/apply", "must be an object"),
+        ({"a": {"@transform": {"apply": 1, "mapping": {}}}}, "/a/@transform/apply", "must be a object or a directive"),
         ({"a": {"@coalesce": []}}, "/a/@coalesce", "non-empty list"),
         ({"list": [1, {"@nope": 1}]}, "/list/1", "unknown directive"),
         ({"we/ird~key": {"@nope": 1}}, "/we~1ird~0key", "unknown directive"),
@@ -300,3 +335,16 @@ def test_a_mapping_nested_beyond_reason_is_a_compile_error() -> None:
         mapping = {"a": mapping}
     with pytest.raises(MappingError, match="nests too deeply"):
         compile_mapping(mapping)
+
+
+def test_an_if_without_branches_compiles_with_a_warning_naming_the_spot() -> None:
+    with pytest.warns(MappingWarning) as caught:
+        apply = compile_mapping({"a": {"@if": {"exists": {"@path": "$.userId"}}}})
+    assert apply(EVENT) == {}
+    assert str(caught[0].message).startswith("/a/@if: ") and "neither 'then' nor 'else'" in str(caught[0].message)
+
+
+def test_a_liquid_render_error_is_that_events_mapping_failure() -> None:
+    apply = compile_mapping({"a": {"@liquid": "{% if traits.name > 1 %}x{% endif %}"}})
+    with pytest.raises(MappingFailed, match="@liquid could not render"):
+        apply(EVENT)
