@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo demo-webhook bench clean
+.PHONY: test lint typecheck differential-packages pytest demo demo-webhook bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: lint typecheck pytest
+test: lint typecheck differential-packages pytest
+
+# Segment's own packages, for the differential test (tests/differential); pinned by its lock file.
+DIFF := tests/differential
+differential-packages:
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+		test -d $(DIFF)/node_modules/@segment/actions-core || npm ci --prefix $(DIFF) --no-audit --no-fund --silent; \
+	else echo "node not found: differential tests skipped"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -45,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 
 clean:
-	rm -rf $(VENV) .typecheck .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .typecheck .pytest_cache .mypy_cache .ruff_cache build *.egg-info $(DIFF)/node_modules

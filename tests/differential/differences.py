@@ -1,0 +1,258 @@
+"""Where destkit deliberately differs from Segment: the one list, each entry with its reason.
+
+The differential test accepts a disagreement only when an entry here recognises its case. Each
+entry names a feature of the mapping or trigger (found here independently of destkit's own
+code) and says why destkit does not follow Segment there. ``destkit validate`` warns about
+every trigger feature listed, and the README's "Where destkit differs from Segment" says the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["TRIGGER_DIFFERENCES", "MAPPING_DIFFERENCES", "explain_mapping", "explain_trigger"]
+
+
+@dataclass(frozen=True)
+class Difference:
+    name: str
+    reason: str
+    applies: Callable[..., bool]
+
+
+def _tokens(expression: str) -> list[tuple[str, int]]:
+    """(token, depth of grouping parentheses) pairs, strings kept whole, so features are found
+    outside them; a function's own parentheses do not count as grouping ones."""
+    out: list[tuple[str, int]] = []
+    depth, stack = 0, []
+    for match in re.finditer(r'"[^"]*"|\'[^\']*\'|\(|\)|!|[^\s()!,]+|,', expression):
+        token = match.group()
+        if token == "(":
+            grouping = not out or out[-1][0] not in ("contains", "match")
+            stack.append(grouping)
+            out.append((token if grouping else "call(", depth))
+            depth += grouping
+            continue
+        if token == ")" and stack:
+            depth -= stack.pop()
+        out.append((token, depth))
+    return out
+
+
+def _nested_parentheses(expression: str) -> bool:
+    return any(token == "(" and depth >= 1 for token, depth in _tokens(expression))
+
+
+def _function_inside_parentheses(expression: str) -> bool:
+    return any(token in ("contains", "match") and depth >= 1 for token, depth in _tokens(expression))
+
+
+def _mixed_and_or(expression: str) -> bool:
+    words: dict[int, set[str]] = {}
+    for token, depth in _tokens(expression):
+        if token in ("and", "or"):
+            words.setdefault(depth, set()).add(token)
+    return any(len(found) == 2 for found in words.values())
+
+
+def _bare_negation(expression: str) -> bool:
+    tokens = _tokens(expression)
+    return any(token == "!" and tokens[i + 1][0] not in ("contains", "match") for i, (token, _) in enumerate(tokens[:-1]))
+
+
+def _single_quotes(expression: str) -> bool:
+    return any(token.startswith("'") for token, _ in _tokens(expression))
+
+
+def _digit_path_part(expression: str) -> bool:
+    return any(re.search(r"^(properties|traits|context)\..*\.\d", token) for token, _ in _tokens(expression))
+
+
+def _text_test_on_type(expression: str) -> bool:
+    tokens = [token for token, _ in _tokens(expression)]
+    return any(tokens[i : i + 3] == [name, "(", "type"] for i in range(len(tokens)) for name in ("contains", "match"))
+
+
+TRIGGER_DIFFERENCES = [
+    Difference(
+        "nested parentheses",
+        "Segment's parser fails on parentheses inside parentheses, so the subscription never matches; destkit nests them",
+        _nested_parentheses,
+    ),
+    Difference(
+        "contains() or match() inside parentheses",
+        "Segment's parser ends a parenthesized group at the first ')', the function's own, and reads the rest "
+        "as part of the enclosing group; destkit reads the parentheses as written",
+        _function_inside_parentheses,
+    ),
+    Difference(
+        "'and' and 'or' mixed without parentheses",
+        "Segment combines a whole group with the last 'and' or 'or' written in it; destkit binds 'and' tighter "
+        "than 'or', as every other language does",
+        _mixed_and_or,
+    ),
+    Difference(
+        "'!' before anything but contains() or match()",
+        "Segment's parser drops such a '!' silently; destkit negates what follows",
+        _bare_negation,
+    ),
+    Difference(
+        "'single-quoted' strings",
+        "Segment keeps the single quotes as part of the text, so 'x' never equals x; destkit reads them as quotes "
+        "(the only way to write a string holding a double quote)",
+        _single_quotes,
+    ),
+    Difference(
+        "a path part starting with a digit (properties.products.0.sku)",
+        "Segment's lexer reads it as a number and the condition never holds; destkit reads the array index",
+        _digit_path_part,
+    ),
+    Difference(
+        "contains() or match() on type",
+        "Segment's parser drops the condition silently (or fails when it stands alone); destkit refuses it when the config loads",
+        _text_test_on_type,
+    ),
+]
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value if item is not None]
+    return value
+
+
+def _directive_in_array(value: Any, argument: bool = False) -> bool:
+    """Whether a plain array of the mapping (not a directive's own list) holds a directive."""
+    if isinstance(value, list):
+        if not argument and any(isinstance(item, dict) and any(str(k).startswith("@") for k in item) for item in value):
+            return True
+        return any(_directive_in_array(item) for item in value)
+    if isinstance(value, dict):
+        return any(
+            _directive_in_array(item, argument=key in ("@merge", "objects", "@arrayPath", "@coalesce"))
+            for key, item in value.items()
+        )
+    return False
+
+
+def _error(outcome: Any) -> str:
+    return str(outcome.get("error", "")) if isinstance(outcome, dict) else ""
+
+
+def _liquid_parsed_up_front(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    return "ok" in segment and "/@liquid: @liquid:" in _error(destkit)
+
+
+def _liquid_ordering(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    return "ok" in segment and "are not supported between" in _error(destkit)
+
+
+def _checked_inside_arrays(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    return "ok" in segment and _error(destkit).startswith("/") and _directive_in_array(mapping)
+
+
+def _missing_array_items(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    return (
+        "ok" in segment
+        and "ok" in destkit
+        and _directive_in_array(mapping)
+        and _without_nulls(segment["ok"]) == _without_nulls(destkit["ok"])
+    )
+
+
+def _merge_keeps_earlier_values(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    def subset(small: Any, large: Any) -> bool:
+        if isinstance(small, dict) and isinstance(large, dict):
+            return all(key in large and subset(item, large[key]) for key, item in small.items())
+        if isinstance(small, list) and isinstance(large, list):
+            return len(small) == len(large) and all(map(subset, small, large))
+        return bool(small == large)
+
+    return "@merge" in repr(mapping) and "ok" in segment and "ok" in destkit and subset(segment["ok"], destkit["ok"])
+
+
+def _astral(value: Any) -> bool:
+    return any(ord(char) > 0xFFFF for char in repr(value))
+
+
+def _utf16(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    return _astral(event) or _astral(mapping)
+
+
+def _liquid_members(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    return "@liquid" in repr(mapping) and any(word in repr(mapping) for word in (".first", ".last", ".size"))
+
+
+def _liquid_object_text(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    return "@liquid" in repr(mapping) and "[object" in repr(segment).lower() and "[object" not in repr(destkit).lower()
+
+
+MAPPING_DIFFERENCES = [
+    Difference(
+        "text is counted in characters",
+        "Python counts a character beyond the Basic Multilingual Plane (an emoji) as one, JavaScript as two UTF-16 "
+        "halves, so spreading, slicing or indexing such text differs; destkit never splits a character",
+        _utf16,
+    ),
+    Difference(
+        "Liquid's .first, .last and .size on text and objects",
+        "python-liquid reads them on text (its first character) and objects (their first entry); LiquidJS only on arrays",
+        _liquid_members,
+    ),
+    Difference(
+        "Liquid text filters on an object",
+        "LiquidJS turns an object into [object Object] before a text filter (upcase, url_encode...); python-liquid "
+        "into its Python text",
+        _liquid_object_text,
+    ),
+    Difference(
+        "@liquid parsed when the mapping compiles",
+        "destkit parses every @liquid template once, when the config loads, so a syntax error or a disabled tag "
+        "fails there, even in a branch no event takes; Segment parses it each time it is evaluated",
+        _liquid_parsed_up_front,
+    ),
+    Difference(
+        "Liquid ordering of a number against text",
+        "python-liquid refuses to order values of different types ({% if text > 1 %}), and destkit reports that "
+        "event's mapping as failed; LiquidJS answers false",
+        _liquid_ordering,
+    ),
+    Difference(
+        "directive arguments checked inside arrays",
+        "destkit checks every directive's arguments when the mapping compiles; Segment's validator does not look "
+        "inside arrays, and evaluates what it finds there",
+        _checked_inside_arrays,
+    ),
+    Difference(
+        "a missing array item is null at once",
+        "JSON has no undefined: destkit makes a missing item of an array null as the array is built, so @flatten "
+        "and @merge see null where Segment still sees undefined (both send null in the end)",
+        _missing_array_items,
+    ),
+    Difference(
+        "@merge and missing values",
+        "an object drops its missing values as destkit builds it, so in @merge they do not erase an earlier "
+        "object's value for the same key, as JavaScript's undefined does in Segment",
+        _merge_keeps_earlier_values,
+    ),
+]
+
+
+def explain_trigger(expression: str, event: Any, segment: Any, destkit: Any) -> str | None:
+    """The name of the deliberate difference that accounts for this disagreement, if any."""
+    for difference in TRIGGER_DIFFERENCES:
+        if difference.applies(expression):
+            return difference.name
+    return None
+
+
+def explain_mapping(mapping: Any, event: Any, segment: Any, destkit: Any) -> str | None:
+    for difference in MAPPING_DIFFERENCES:
+        if difference.applies(mapping, event, segment, destkit):
+            return difference.name
+    return None
