@@ -52,3 +52,44 @@ class Sandbox:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)
+
+
+class Running:
+    """A long-running ``destkit serve`` or ``destkit worker`` process, started and waited for;
+    what it writes on stderr goes to ``log`` (read it with :meth:`output`)."""
+
+    def __init__(self, *args: str, log: Path, port: int | None = None, ready: str = "") -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}" if port else ""
+        self.log = log
+        self.args = [DESTKIT, *args, *(["--port", str(port)] if port else [])]
+        with open(log, "w") as err:
+            self.process = subprocess.Popen(self.args, stderr=err)
+        self._wait_until_ready(ready)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def _wait_until_ready(self, ready: str) -> None:
+        for _ in range(400):
+            if self.process.poll() is not None:
+                break
+            if self.port:  # a service answers /healthz once it is up
+                try:
+                    if httpx.get(f"{self.url}/healthz").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+            elif ready in self.output():  # a worker says so
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{' '.join(self.args[1:3])} did not start: {self.output()}")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(30)

@@ -29,7 +29,7 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool) -> None:
 
     Holds a fair share of the inbox (each person's events in order), retries parked
     deliveries as they fall due, and on SIGTERM or Ctrl-C lets in-flight deliveries finish
-    and hands its share back. Start as many as the destinations can take.
+    and hands its share back (exit code 143 or 130). Start as many as the destinations can take.
     """
     with ExitStack() as stack:
         try:
@@ -43,6 +43,8 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool) -> None:
         location = chosen_state(state, sandbox)
         options = WorkerOptions(lease=config.state.lease_seconds, ledger_days=config.state.ledger_days, grace=grace)
 
+        stopped_by: list[int] = []
+
         async def main() -> None:
             async with open_store(location) as store:
                 await store.claim_purpose(rehearsal=sandbox)
@@ -50,7 +52,7 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool) -> None:
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGTERM, signal.SIGINT):
-                    loop.add_signal_handler(signum, stop.set)
+                    loop.add_signal_handler(signum, lambda signum=signum: (stopped_by.append(signum), stop.set()))
                 note = " with sandboxed destinations" if sandbox else ""
                 click.echo(f"destkit worker{note} delivering from {describe_location(location)}", err=True)
                 async with runtime:
@@ -62,3 +64,4 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool) -> None:
         except StateError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)
+        sys.exit(128 + stopped_by[0] if stopped_by else 0)  # 143 after SIGTERM, 130 after Ctrl-C, as a shell tells
