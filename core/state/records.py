@@ -210,11 +210,17 @@ def merge_profile(
     return segments, kept
 
 
+#: The order operations are applied in. Ledger marks and inbox acknowledgements touch nothing
+#: else, so they are gathered into one statement each; parkings, unparkings and burials may
+#: concern the same delivery, so they keep the order they were given in.
+_RANK: dict[type, int] = {MarkDelivered: 0, Park: 1, Unpark: 1, Bury: 1, Ack: 2, TouchDeadLetter: 3, ResolveDeadLetter: 3}
+
+
 def runs_of_one_kind(operations: Sequence[Operation]) -> Iterator[tuple[type, list[Any]]]:
-    """Consecutive operations of one kind, in order, so that each run is one statement."""
+    """The operations as runs of one kind, as few as their order allows: each run is one statement."""
     kind: type | None = None
     run: list[Any] = []
-    for operation in operations:
+    for operation in sorted(operations, key=lambda op: _RANK[type(op)]):  # stable: equal ranks keep their order
         if type(operation) is not kind and run:
             assert kind is not None
             yield kind, run

@@ -89,3 +89,14 @@ async def test_an_event_without_operations_is_told_at_once(tmp_path: Path) -> No
         told: list[str] = []
         await group.add([], lambda: told.append("now"))
         assert told == ["now"]
+
+
+def test_operations_are_applied_in_as_few_statements_as_their_order_allows() -> None:
+    from destkit.state import Ack, Bury, Park, Unpark
+    from destkit.state.records import runs_of_one_kind
+
+    park = Park(("m", "d", "s"), {}, 1, "X", "x", 0.0, 1.0, 0.0)
+    bury = Bury(("m", "d", "s"), {}, "", "X", "x", 1, 0.0, 0.0, 7)
+    interleaved = [mark(1), Ack(1), mark(2), Ack(2), park, Unpark(3), bury, mark(3), Ack(3)]
+    runs = [(kind.__name__, len(run)) for kind, run in runs_of_one_kind(interleaved)]
+    assert runs == [("MarkDelivered", 3), ("Park", 1), ("Unpark", 1), ("Bury", 1), ("Ack", 3)]
