@@ -76,6 +76,12 @@ class Delivery:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def abandon(self) -> None:
+        """Stop the deliveries in flight (their events stay unsettled) and wait until they have."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def _deliver(self, item: Line, routed: Routed) -> None:
         try:
             try:
@@ -102,7 +108,7 @@ class Delivery:
 
 
 async def deliver_chunks(chunks: Iterable[list[Line]] | AsyncIterable[list[Line]], delivery: Delivery) -> None:
-    """Deliver every chunk, then wait for the last deliveries."""
+    """Deliver every chunk, then wait for the last deliveries. Cancelled, it stops those in flight too."""
     try:
         if isinstance(chunks, AsyncIterable):
             async for items in chunks:
@@ -110,8 +116,10 @@ async def deliver_chunks(chunks: Iterable[list[Line]] | AsyncIterable[list[Line]
         else:
             for items in chunks:
                 await delivery.chunk(items)
-    finally:
         await delivery.finish()
+    except asyncio.CancelledError:
+        await delivery.abandon()
+        raise
 
 
 async def replay_lines(

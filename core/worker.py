@@ -71,6 +71,7 @@ class Worker:
         self.durable = Durable(runtime, store)
         self.window = runtime.concurrency * 8
         self._wake = asyncio.Event()
+        self._room = asyncio.Event()  # set when settled events leave room to claim more
         self._claimed: dict[int, int] = {}  # inbox id -> partition, until settled and committed
         self._received: dict[int, float] = {}
 
@@ -112,8 +113,16 @@ class Worker:
         """Pages of claimed events, oldest first, until ``stop``."""
         while not stop.is_set():
             room = 2 * self.window - len(self._claimed)
+            if room < self.window // 2:  # many claimed and not yet settled: wait until some are
+                self._room.clear()
+                await _first_of(stop, self._room, timeout=self.options.poll)
+                continue
             partitions = self.leases.deliverable()
-            rows = await self.store.claim_inbox(self.leases.owner, partitions, min(room, 256)) if room > 0 else []
+            rows = await self.store.claim_inbox(self.leases.owner, partitions, min(room, 256))
+            # A partition given back (or lost) while the claim was on its way is another process's
+            # now: its rows are left to it (a claim by this process means nothing to the next holder).
+            mine = set(self.leases.deliverable())
+            rows = [row for row in rows if row.partition in mine]
             if not rows:
                 self._wake.clear()
                 self.leases.gained.clear()
@@ -132,6 +141,8 @@ class Worker:
             partition = self._claimed.pop(line.line, None)
             if partition is not None:
                 self.leases.settled(partition)
+            if len(self._claimed) <= self.window:
+                self._room.set()
             self.on_acknowledged()
 
         return [Ack(line.line)], committed

@@ -51,8 +51,13 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool) -> None:
                 runtime.state = store
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
+
+                def stopping(signum: int) -> None:
+                    stopped_by.append(signum)
+                    stop.set()
+
                 for signum in (signal.SIGTERM, signal.SIGINT):
-                    loop.add_signal_handler(signum, lambda signum=signum: (stopped_by.append(signum), stop.set()))
+                    loop.add_signal_handler(signum, stopping, signum)
                 note = " with sandboxed destinations" if sandbox else ""
                 click.echo(f"destkit worker{note} delivering from {describe_location(location)}", err=True)
                 async with runtime:
