@@ -7,14 +7,13 @@ The report file (``--report``) has the shape promised in the README::
                   "attempts", "error": {"code", "message", "status", "retryable"}}, ...]}
 
 Results are written as they complete (so in completion order; sort by ``line`` for file
-order) to a spool file, and the report is assembled at the end: memory stays flat.
+order) to a spool file per process, and the report is assembled at the end: memory stays flat.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import IO, Any, TextIO
 
 from .outcome import ErrorInfo, Outcome, Status
 
-__all__ = ["Summary", "ReportWriter", "print_summary"]
+__all__ = ["Summary", "ResultSpool", "write_report", "print_summary", "print_problems", "invalid_line"]
 
 _STATUS_NAMES = {status: status.value for status in Status}
 
@@ -63,6 +62,18 @@ class Summary:
                 self.errors[outcome.error.code] += 1
                 self.examples.setdefault(outcome.error.code, outcome.error.message)
 
+    def merge(self, other: Summary) -> None:
+        """Add another process's counts (a replay in several processes)."""
+        self.events += other.events
+        self.invalid += other.invalid
+        self.retries += other.retries
+        self.outcomes.update(other.outcomes)
+        self.errors.update(other.errors)
+        for where, counts in other.by_subscription.items():
+            self.by_subscription.setdefault(where, Counter()).update(counts)
+        for code, example in other.examples.items():
+            self.examples.setdefault(code, example)
+
     @property
     def ok(self) -> bool:
         return all(status in (Status.DELIVERED, Status.SKIPPED) for status in self.outcomes)
@@ -89,34 +100,49 @@ def invalid_line(line: int, problem: str) -> Outcome:
     return Outcome(Status.INVALID, None, error=ErrorInfo("INVALID_EVENT", problem))
 
 
-class ReportWriter:
-    """Spools results as they come; ``finish`` writes the report file around them."""
+class ResultSpool:
+    """Results as they complete, one JSON object a line, in a file of their own (``None``: none
+    kept). A replay in several processes has one spool per process; :func:`write_report`
+    assembles them, reading each a line at a time, so memory stays flat."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        # Closed by finish(); a context manager cannot span the run.
-        self._spool: IO[str] | None = tempfile.TemporaryFile("w+", encoding="utf-8") if path else None  # noqa: SIM115
-        self._first = True
+        self._file: IO[str] | None = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115 - closed by close()
 
     def add(self, line: int, outcomes: list[Outcome]) -> None:
-        if self._spool is None:
+        if self._file is None:
             return
         for outcome in outcomes:
-            record = outcome.to_dict()
-            record = {"line": line, **record}
-            self._spool.write(("" if self._first else ",\n") + json.dumps(record, ensure_ascii=False))
-            self._first = False
+            self._file.write(json.dumps({"line": line, **outcome.to_dict()}, ensure_ascii=False) + "\n")
 
-    def finish(self, summary: Summary, extra: dict[str, Any] | None = None) -> None:
-        if self._spool is None or self.path is None:
-            return
-        self._spool.seek(0)
-        head = {**summary.to_dict(), **(extra or {})}
-        with open(self.path, "w", encoding="utf-8") as out:
-            out.write('{"summary": ' + json.dumps(head, ensure_ascii=False) + ',\n"results": [\n')
-            shutil.copyfileobj(self._spool, out)
-            out.write("\n]}\n")
-        self._spool.close()
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def write_report(path: Path, summary: Summary, spools: list[Path], extra: dict[str, Any] | None = None) -> None:
+    """The report file: the summary, then every result of every spool."""
+    head = {**summary.to_dict(), **(extra or {})}
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{"summary": ' + json.dumps(head, ensure_ascii=False) + ',\n"results": [\n')
+        first = True
+        for spool in spools:
+            with open(spool, encoding="utf-8") as results:
+                for record in results:
+                    out.write(("" if first else ",\n") + record.rstrip("\n"))
+                    first = False
+        out.write("\n]}\n")
+
+
+def print_problems(line: int, outcomes: list[Outcome], stream: TextIO | None = None) -> None:
+    """One line on standard error (or ``stream``) for each outcome that was not delivered or skipped."""
+    out = stream or sys.stderr
+    for outcome in outcomes:
+        if outcome.ok or outcome.error is None:
+            continue
+        where = f"{outcome.destination}/{outcome.subscription}" if outcome.destination else "-"
+        out.write(f"line {line} {where} {outcome.status.value} {outcome.error.code}: {outcome.error.message}\n")
 
 
 def print_summary(summary: Summary, stream: TextIO, rich_output: bool, note: str = "") -> None:

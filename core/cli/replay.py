@@ -3,51 +3,56 @@
 Every input line is accounted for (delivered, skipped, failed or invalid), in the summary
 and, with ``--report``, in a JSON report. The summary goes to standard output, or to standard
 error with ``--dry-run``, whose standard output is the requests that would have been sent.
+Everything that can be checked is checked before the first event (config, state store,
+output paths); a stop by SIGINT or SIGTERM still writes the summary and the report.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
+import os
+import shutil
+import signal
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..config import Config, load_config
-from ..durable import Durable
 from ..errors import ConfigError, DestkitError
-from ..outcome import Outcome
-from ..replay import replay_lines
-from ..report import ReportWriter, Summary, print_summary
+from ..loops import LOOP_CHOICES, resolve_loop, run
+from ..outcome import OK_STATUSES, Outcome
+from ..replay_job import JobResult, ReplayJob, run_job
+from ..report import print_summary, write_report
 from ..runtime import Runtime
 from ..sandboxing import sandboxed
-from ..sources import Format, open_source, read_events
-from ..state import (
-    DEFAULT_STATE_PATH,
-    STATE_ENV,
-    CommitGroup,
-    StateError,
-    StateStore,
-    default_location,
-    describe_location,
-    open_store,
-)
+from ..shards import Counts, run_sharded
+from ..sources import Format, open_source
+from ..state import DEFAULT_STATE_PATH, STATE_ENV, StateError, default_location, describe_location, open_store
 from ._common import USAGE_ERROR
 
 
 @click.command()
 @click.argument("events")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The config file.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True), help="Write a JSON report here.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write a JSON report here.")
 @click.option("--dry-run", is_flag=True, help="Map and validate; print the requests that would be sent; send nothing.")
 @click.option(
     "--only", multiple=True, metavar="DEST[/SUB]", help="Replay to this destination (or subscription) only; repeatable."
 )
-@click.option("--concurrency", type=click.IntRange(min=1), help="Deliveries in flight at once (the config's by default).")
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), help="Deliveries in flight at once, per process (the config's by default)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes sharing the work by person (default: the machine's cores; 1 for a dry run or standard input).",
+)
 @click.option("--sandbox", is_flag=True, help="Run each destination against its local sandbox instead of its real API.")
 @click.option(
     "--state",
@@ -58,6 +63,18 @@ from ._common import USAGE_ERROR
 @click.option("--no-state", is_flag=True, help="Keep no ledger, park nothing: every failure is final.")
 @click.option("--force", is_flag=True, help="Send events the ledger says were delivered already.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), help="Input format (by default from the file name).")
+@click.option("--from-line", type=click.IntRange(min=1), default=1, help="Start at this line (to resume a stopped replay).")
+@click.option(
+    "--grace", default=10.0, show_default=True, help="On Ctrl-C or SIGTERM, seconds in-flight deliveries get to finish."
+)
+@click.option(
+    "--loop",
+    type=click.Choice(LOOP_CHOICES),
+    envvar="DESTKIT_LOOP",
+    default="auto",
+    show_default=True,
+    help="Event loop (auto: uvloop when installed).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Only the final summary, no progress.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print every event that was not delivered or skipped.")
 def replay(
@@ -67,11 +84,15 @@ def replay(
     dry_run: bool,
     only: tuple[str, ...],
     concurrency: int | None,
+    workers: int | None,
     sandbox: bool,
     state_path: str | None,
     no_state: bool,
     force: bool,
     fmt: Format | None,
+    from_line: int,
+    grace: float,
+    loop: str,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -82,67 +103,120 @@ def replay(
     parked for `destkit parked run`, and the rest become dead letters (`destkit dlq`).
 
     Exit code 0 when every event was delivered or skipped, 1 when any was not (failed,
-    invalid, parked or dead-lettered), 2 for a usage or config error (nothing is sent then).
+    invalid, parked or dead-lettered), 2 for a usage or config error (nothing is sent then),
+    130 or 143 when stopped by Ctrl-C or SIGTERM (the summary and report are still written,
+    and say from which line to resume).
     """
     summary_stream = sys.stderr if dry_run else sys.stdout
-    try:
-        config = _select(load_config(config_path), only)
-        stream, chosen = open_source(events, fmt)
-    except DestkitError as exc:
-        _usage_error(exc)
     with ExitStack() as stack:
-        stack.callback(stream.close)
         try:
+            config = _select(load_config(config_path), only)
+            stream, chosen = open_source(events, fmt)
+            if events != "-":
+                stream.close()  # opened only to check it; each process opens its own
+            report = _writable(report_path)
             if sandbox:
                 config = stack.enter_context(sandboxed(config))
-            runtime = Runtime(config, concurrency=concurrency, dry_run=sys.stdout if dry_run else None)
+            Runtime(config, concurrency=concurrency)  # every mapping, trigger and setting compiles
+            resolve_loop(loop)
+            # A rehearsal (dry run, sandbox) must not mark real deliveries as done: it keeps state
+            # only in a store named on the command line (never $DESTKIT_STATE's), marked as a rehearsal's.
+            use_state = not no_state and not dry_run and (state_path is not None or not sandbox)
+            location = (state_path or default_location()) if use_state else None
+            if location is not None:
+                _check_store(location, rehearsal=sandbox)
         except DestkitError as exc:
             _usage_error(exc)
-        # A rehearsal (dry run, sandbox) must not mark real deliveries as done: it keeps state
-        # only in a store named on the command line (never $DESTKIT_STATE's), marked as a rehearsal's.
-        use_state = not no_state and not dry_run and (state_path is not None or not sandbox)
-        location = (state_path or default_location()) if use_state else None
-        summary = Summary()
-        writer = ReportWriter(Path(report_path) if report_path else None)
-        progress = _Progress(enabled=not quiet and sys.stderr.isatty())
-        started = time.perf_counter()
-
-        def on_result(line: int, outcomes: list[Outcome]) -> None:
-            summary.add(outcomes)
-            writer.add(line, outcomes)
-            progress.update(summary)
-            if verbose:
-                _print_problems(line, outcomes)
-
-        async def run() -> None:
-            lines = read_events(stream, chosen)
-            window = runtime.concurrency * 8
-            if location is None:
-                async with runtime:
-                    await replay_lines(lines, runtime, on_result, window=window)
-                return
-            store: StateStore
-            async with open_store(location) as store:
-                await store.claim_purpose(rehearsal=sandbox)
-                runtime.state = store
-                durable = Durable(runtime, store, force=force)
-                async with runtime, CommitGroup(store) as commits:
-                    await replay_lines(lines, runtime, on_result, window=window, durable=durable, commits=commits)
-
+        count = workers or (1 if dry_run or events == "-" else os.cpu_count() or 1)
+        if events == "-" and count > 1:
+            _usage_error(ConfigError("--workers: standard input can be read by one process only"))
+        job = ReplayJob(
+            events, chosen, config, concurrency, dry_run, location, sandbox, force, loop, from_line, grace, verbose=verbose
+        )
+        spools = Path(tempfile.mkdtemp(prefix="destkit-replay-"))
+        stack.callback(shutil.rmtree, spools, ignore_errors=True)
+        paths: list[Path | None] = [spools / f"{k}.jsonl" if report else None for k in range(count)]
+        total = os.path.getsize(events) if events != "-" else None
         # Replay allocates many short-lived objects and few cycles: collecting the youngest
         # generation every 700 allocations (the default) cost 7-10% of a dry run's time.
         gc.set_threshold(50_000, 20, 20)
-        try:
-            with progress:
-                asyncio.run(run())
-        except StateError as exc:  # the store could not be opened: nothing was sent
-            _usage_error(exc)
-        summary.elapsed = time.perf_counter() - started
-        notes = {"dry_run": dry_run, "sandbox": sandbox, "state": describe_location(location) if location else None}
-        writer.finish(summary, notes)
+        started = time.perf_counter()
+        with _Progress(enabled=not quiet and sys.stderr.isatty(), total=total) as progress:
+            result = _run(job, count, paths, progress)
+        result.summary.elapsed = time.perf_counter() - started  # the whole run, processes started included
+        if report is not None:
+            extra = _notes(job, count, result)
+            write_report(report, result.summary, [p for p in paths if p is not None], extra)
     note = "(dry run: nothing was sent)" if dry_run else "(sandbox)" if sandbox else ""
-    print_summary(summary, summary_stream, rich_output=summary_stream.isatty() and not quiet, note=note)
-    sys.exit(0 if summary.ok else 1)
+    print_summary(result.summary, summary_stream, rich_output=summary_stream.isatty() and not quiet, note=note)
+    if result.stopped_by is not None:
+        name = signal.Signals(result.stopped_by).name
+        click.echo(
+            f"stopped by {name}: every line before {result.resume_from} is settled; resume with --from-line {result.resume_from}",
+            err=True,
+        )
+        sys.exit(128 + result.stopped_by)
+    sys.exit(0 if result.summary.ok else 1)
+
+
+def _run(job: ReplayJob, count: int, spools: list[Path | None], progress: _Progress) -> JobResult:
+    if count > 1:
+        return run_sharded(job, count, spools, progress.show)
+    seen = Counts(0, 0, 0)
+
+    def on_result(line: int, outcomes: list[Outcome]) -> None:
+        nonlocal seen
+        failed = any(outcome.status not in OK_STATUSES for outcome in outcomes)
+        seen = Counts(seen.events + 1, seen.failed + failed, seen.position)
+        progress.show(seen)
+
+    def on_position(position: int) -> None:
+        nonlocal seen
+        seen = Counts(seen.events, seen.failed, position)
+
+    return run_job(replace(job, spool=spools[0]), on_result, on_position)
+
+
+def _notes(job: ReplayJob, count: int, result: JobResult) -> dict[str, Any]:
+    notes: dict[str, Any] = {
+        "dry_run": job.dry_run,
+        "sandbox": job.rehearsal,
+        "state": describe_location(job.state) if job.state else None,
+        "workers": count,
+        "complete": result.stopped_by is None,
+    }
+    if result.stopped_by is not None:
+        notes["stopped_by"] = signal.Signals(result.stopped_by).name
+        notes["resume_from_line"] = result.resume_from
+    return notes
+
+
+def _writable(report_path: str | None) -> Path | None:
+    """The report's path, checked before anything is sent: its folder must exist and take files."""
+    if report_path is None:
+        return None
+    path = Path(report_path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"--report {report_path}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"--report {report_path}: that is a folder; name a file")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"--report {report_path}: cannot write there (permission denied)")
+    return path
+
+
+def _check_store(location: str, rehearsal: bool) -> None:
+    """Open the store once before anything is sent: unreachable, refused or of the other kind is exit 2."""
+
+    async def check() -> None:
+        async with open_store(location) as store:
+            await store.claim_purpose(rehearsal=rehearsal)
+
+    try:
+        run(check(), "asyncio")
+    except StateError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _usage_error(exc: DestkitError) -> None:
@@ -186,19 +260,13 @@ def _select(config: Config, only: tuple[str, ...]) -> Config:
     return selected
 
 
-def _print_problems(line: int, outcomes: list[Outcome]) -> None:
-    for outcome in outcomes:
-        if outcome.ok or outcome.error is None:
-            continue
-        where = f"{outcome.destination}/{outcome.subscription}" if outcome.destination else "-"
-        click.echo(f"line {line} {where} {outcome.status.value} {outcome.error.code}: {outcome.error.message}", err=True)
-
-
 class _Progress:
-    """A live line on the terminal (events, rate, failures); nothing when stderr is not one."""
+    """A live line on the terminal (events, rate, failures; with a file, its share read and the
+    time left); nothing when stderr is not a terminal."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, total: int | None) -> None:
         self.enabled = enabled
+        self.total = total or None
         self._live: Any = None
         self._task: Any = None
         self._started = time.perf_counter()
@@ -206,23 +274,34 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.enabled:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self._live = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+            columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+            if self.total:
+                columns += [BarColumn(), TaskProgressColumn(), TimeRemainingColumn()]
+            self._live = Progress(*columns, TimeElapsedColumn(), transient=True)
             self._live.start()
-            self._task = self._live.add_task("starting", total=None)
+            self._task = self._live.add_task("starting", total=self.total)
         return self
 
-    def update(self, summary: Summary) -> None:
+    def show(self, counts: Counts) -> None:
         if not self.enabled:
             return
         now = time.perf_counter()
         if now - self._shown < 0.1:
             return
         self._shown = now
-        rate = summary.events / max(now - self._started, 1e-9)
-        failed = summary.outcomes.get("failed", 0) + summary.outcomes.get("invalid", 0)
-        self._live.update(self._task, description=f"{summary.events:,} events  {rate:,.0f}/s  {failed:,} failed or invalid")
+        rate = counts.events / max(now - self._started, 1e-9)
+        description = f"{counts.events:,} events  {rate:,.0f}/s  {counts.failed:,} not delivered"
+        self._live.update(self._task, description=description, completed=counts.position if self.total else None)
 
     def __exit__(self, *exc_info: object) -> None:
         if self._live is not None:

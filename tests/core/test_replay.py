@@ -206,8 +206,11 @@ def test_events_of_one_person_arrive_in_file_order(tmp_path: Path) -> None:
     assert all(numbers == sorted(numbers) and len(numbers) == 30 for numbers in arrivals.values())
 
 
-def test_verbose_names_each_problem(tmp_path: Path) -> None:
-    _, _, err = replay(str(EVENTS), "--config", str(TARGET), "--sandbox", "-v")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_verbose_names_each_problem(tmp_path: Path, workers: str) -> None:
+    """Each process names its own problems on standard error (a real process: the shares write there)."""
+    args = [DESTKIT, "replay", str(EVENTS), "--config", str(TARGET), "--sandbox", "-v", "--workers", workers]
+    err = subprocess.run(args, capture_output=True, text=True, timeout=120).stderr
     assert "line 244 target/profile traits failed PROFILE_NOT_FOUND" in err
     assert "line 245 target/profile traits invalid PAYLOAD_VALIDATION_FAILED: traits.bio" in err
 

@@ -1,0 +1,134 @@
+"""A replay in several processes: one per share of the people, so every core works and each
+person's events stay in order.
+
+Each process reads the whole file and delivers the events of its share (a stable hash of the
+person, :func:`~destkit.replay_job.share_of`), with its own runtime, commit group and spool of
+results, all on the one state store. The parent starts them, shows their combined progress,
+forwards each SIGINT or SIGTERM to them once (they run in a process group of their own, so a
+Ctrl-C on the terminal reaches only the parent), and merges their summaries into one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from .outcome import OK_STATUSES, Outcome
+from .replay_job import JobResult, ReplayJob, run_job
+from .report import Summary
+
+__all__ = ["run_sharded", "Counts"]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the processes have done so far: events, and those not delivered or skipped."""
+
+    events: int
+    failed: int
+    #: Bytes of the input read by the slowest process (each reads all of it).
+    position: int
+
+
+def _share(
+    job: ReplayJob, events: Synchronized[int], failed: Synchronized[int], position: Synchronized[int], results: Any
+) -> None:
+    os.setpgrp()  # out of the terminal's group: signals come from the parent, once each
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    def counted(line: int, outcomes: list[Outcome]) -> None:
+        with events.get_lock():
+            events.value += 1
+        if any(outcome.status not in OK_STATUSES for outcome in outcomes):
+            with failed.get_lock():
+                failed.value += 1
+
+    def read(bytes_read: int) -> None:
+        position.value = bytes_read
+
+    try:
+        results.put((job.shard, run_job(job, counted, read), None))
+    except BaseException as exc:  # the parent reports it; the other shares still finish
+        results.put((job.shard, None, f"{type(exc).__name__}: {exc}"))
+
+
+def run_sharded(
+    job: ReplayJob, workers: int, spools: list[Path | None], progress: Callable[[Counts], None] | None = None
+) -> JobResult:
+    """Run ``job`` as ``workers`` processes (``spools[k]`` holds share k's results) and merge them."""
+    context = multiprocessing.get_context("spawn")
+    events = [context.Value("q", 0) for _ in range(workers)]
+    failed = [context.Value("q", 0) for _ in range(workers)]
+    positions = [context.Value("q", 0) for _ in range(workers)]
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=_share,
+            args=(replace(job, shard=k, shards=workers, spool=spools[k]), events[k], failed[k], positions[k], results),
+            name=f"destkit-replay-{k}",
+        )
+        for k in range(workers)
+    ]
+    received: dict[int, JobResult] = {}
+    problems: list[str] = []
+    with _forwarding(processes) as stopped_by:
+        for process in processes:
+            process.start()
+        while len(received) + len(problems) < workers:
+            if progress is not None:
+                read = min(v.value for v in positions)
+                progress(Counts(sum(v.value for v in events), sum(v.value for v in failed), read))
+            with contextlib.suppress(queue.Empty):
+                shard, result, problem = results.get(timeout=0.1)
+                if result is not None:
+                    received[shard] = result
+                else:
+                    problems.append(f"share {shard}: {problem}")
+            if not any(p.is_alive() for p in processes) and results.empty():
+                break  # a share died without a word (killed)
+        for process in processes:
+            process.join()
+    lost = [k for k in range(workers) if k not in received]
+    if problems or lost:
+        detail = "; ".join(problems) or f"share(s) {', '.join(map(str, lost))} exited with no result"
+        raise RuntimeError(f"the replay's processes failed: {detail}")
+    return _merged([received[k] for k in range(workers)], stopped_by)
+
+
+def _merged(parts: list[JobResult], stopped_by: list[int]) -> JobResult:
+    summary = Summary()
+    for part in parts:
+        summary.merge(part.summary)
+    summary.elapsed = max(part.summary.elapsed for part in parts)
+    resumes = [part.resume_from for part in parts if part.resume_from is not None]
+    signalled = [part.stopped_by for part in parts if part.stopped_by is not None] or stopped_by
+    return JobResult(summary, signalled[0] if signalled else None, min(resumes) if resumes else None, parts[0].state)
+
+
+@contextlib.contextmanager
+def _forwarding(processes: list[Any]) -> Iterator[list[int]]:
+    """While the shares run, each SIGINT or SIGTERM the parent gets goes to every one of them."""
+    stopped_by: list[int] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        stopped_by.append(signum)
+        for process in processes:
+            if process.pid is not None and process.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signum)
+
+    previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stopped_by
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,141 @@
+"""destkit replay as a real process: several worker processes, stops by signal, checks made first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from destkit.testing import LoopbackServer, RecordedRequest, Reply
+from tests.processes import DESTKIT
+
+PEOPLE, EACH = 40, 15
+
+
+def write_events(folder: Path) -> Path:
+    path = folder / "events.jsonl"
+    with open(path, "w") as out:
+        for n in range(EACH):
+            for p in range(PEOPLE):
+                event = {"type": "track", "messageId": f"m-{p}-{n}", "userId": f"u{p}", "event": "Step", "properties": {"n": n}}
+                out.write(json.dumps(event) + "\n")
+    return path
+
+
+def write_config(folder: Path, url: str) -> Path:
+    path = folder / "config.json"
+    path.write_text(json.dumps({"destinations": [{"name": "hook", "type": "webhook", "settings": {"url": url}}]}))
+    return path
+
+
+def arrivals(server: LoopbackServer) -> dict[str, list[int]]:
+    seen: dict[str, list[int]] = defaultdict(list)
+    for request in server.requests:
+        body = request.json()
+        seen[body["userId"]].append(body["properties"]["n"])
+    return seen
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([DESTKIT, "replay", *args, "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_requests(server: LoopbackServer, count: int, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while len(server.requests) < count and time.monotonic() < end:
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_two_processes_deliver_everything_once_each_persons_events_in_order(tmp_path: Path, loop: str) -> None:
+    with LoopbackServer() as server:
+        report = tmp_path / "report.json"
+        args = [str(write_events(tmp_path)), "--config", str(write_config(tmp_path, server.url)), "--workers", "2"]
+        result = subprocess.run(
+            [DESTKIT, "replay", *args, "--report", str(report), "--loop", loop], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        seen = arrivals(server)
+    assert all(numbers == list(range(EACH)) for numbers in seen.values()) and len(seen) == PEOPLE
+    data = json.loads(report.read_text())
+    assert data["summary"]["events"] == PEOPLE * EACH and data["summary"]["workers"] == 2 and data["summary"]["complete"]
+    assert sorted(r["line"] for r in data["results"]) == list(range(1, PEOPLE * EACH + 1))
+    assert f"replay events={PEOPLE * EACH}" in result.stdout
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stopped_replay_writes_its_summary_and_report_and_resumes(tmp_path: Path, stop: signal.Signals, code: int) -> None:
+    async def slow(request: RecordedRequest) -> Reply:
+        await asyncio.sleep(0.05)
+        return Reply(200, {})
+
+    with LoopbackServer(slow) as server:
+        events, config = write_events(tmp_path), write_config(tmp_path, server.url)
+        state, report = tmp_path / "state.db", tmp_path / "report.json"
+        common = [str(events), "--config", str(config), "--state", str(state), "--concurrency", "4"]
+        replay = start(*common, "--workers", "2", "--report", str(report))
+        wait_for_requests(server, 60)
+        os.kill(replay.pid, stop)
+        out, err = replay.communicate(timeout=60)
+        assert replay.returncode == code, err
+        assert "replay events=" in out and "resume with --from-line" in err and "Traceback" not in err
+        summary: dict[str, Any] = json.loads(report.read_text())["summary"]
+        assert summary["complete"] is False and summary["stopped_by"] == stop.name
+        resume = summary["resume_from_line"]
+        assert 1 < resume <= PEOPLE * EACH
+        again = subprocess.run([DESTKIT, "replay", *common, "--from-line", str(resume), "-q"], capture_output=True, text=True)
+        assert again.returncode == 0, again.stderr
+        seen = arrivals(server)
+    assert {(p, n) for p, numbers in seen.items() for n in numbers} == {(f"u{p}", n) for p in range(PEOPLE) for n in range(EACH)}
+    assert sum(map(len, seen.values())) - PEOPLE * EACH <= 2 * 4  # resent: at most what was in flight
+
+
+def test_a_second_ctrl_c_stops_at_once_and_keeps_what_was_delivered(tmp_path: Path) -> None:
+    stuck = asyncio.Event()
+
+    async def answers_a_few(request: RecordedRequest) -> Reply:
+        if len(server.requests) > 20:
+            await stuck.wait()  # never answers again
+        return Reply(200, {})
+
+    with LoopbackServer(answers_a_few) as server:
+        state = tmp_path / "state.db"
+        args = [str(write_events(tmp_path)), "--config", str(write_config(tmp_path, server.url)), "--state", str(state)]
+        replay = start(*args, "--workers", "1", "--grace", "60")
+        wait_for_requests(server, 25)
+        replay.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        began = time.monotonic()
+        replay.send_signal(signal.SIGINT)
+        _, err = replay.communicate(timeout=30)
+        assert replay.returncode == 130 and time.monotonic() - began < 10, err
+        status = json.loads(
+            subprocess.run([DESTKIT, "state", "status", "--state", str(state), "--json"], capture_output=True).stdout
+        )
+        assert status["ledger"] >= 20  # what was delivered before the stop is in the ledger
+
+
+def test_a_report_that_cannot_be_written_stops_the_replay_before_anything_is_sent(tmp_path: Path) -> None:
+    with LoopbackServer() as server:
+        args = [str(write_events(tmp_path)), "--config", str(write_config(tmp_path, server.url))]
+        result = subprocess.run(
+            [DESTKIT, "replay", *args, "--report", str(tmp_path / "missing" / "r.json")], capture_output=True, text=True
+        )
+        assert result.returncode == 2 and "the folder" in result.stderr and "does not exist" in result.stderr
+        assert server.requests == []
+
+
+def test_standard_input_is_read_by_one_process(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/in")
+    result = subprocess.run(
+        [DESTKIT, "replay", "-", "--config", str(config), "--workers", "2"], capture_output=True, text=True, input=""
+    )
+    assert result.returncode == 2 and "standard input can be read by one process only" in result.stderr
