@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 from contextlib import ExitStack
 
 import click
+import uvicorn
 
 from ..config import load_config
-from ..errors import DestkitError
+from ..errors import ConfigError, DestkitError
+from ..loops import LOOP_CHOICES, resolve_loop, run
 from ..sandboxing import sandboxed
 from ..service import Service
 from ..state import describe_location
+from ..worker_processes import WorkerProcesses
 from ._common import USAGE_ERROR
 from ._state import chosen_state, state_option
 
@@ -27,15 +33,38 @@ from ._state import chosen_state, state_option
 @click.option("--grace", default=20.0, show_default=True, help="Seconds in-flight deliveries get to finish on shutdown.")
 @click.option("--sandbox", is_flag=True, help="Deliver to each destination's local sandbox instead of its real API.")
 @click.option("--no-worker", is_flag=True, help="Only accept events (and answer lookups); destkit worker processes deliver.")
-def serve(config_path: str, host: str, port: int, state: str, grace: float, sandbox: bool, no_worker: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Delivery processes: this one and N-1 more on the same state store (up to one per core).",
+)
+@click.option(
+    "--loop",
+    type=click.Choice(LOOP_CHOICES),
+    envvar="DESTKIT_LOOP",
+    default="auto",
+    show_default=True,
+    help="Event loop (auto: uvloop when installed).",
+)
+def serve(
+    config_path: str,
+    host: str,
+    port: int,
+    state: str,
+    grace: float,
+    sandbox: bool,
+    no_worker: bool,
+    workers: int,
+    loop: str,
+) -> None:
     """Accept events on Segment's HTTP tracking API, deliver them, and answer profile lookups.
 
     Events are answered 200 once stored; SIGTERM or Ctrl-C stops taking requests, lets
     in-flight deliveries finish, and keeps everything else for the next start. With a
     sandbox, the state is a store of its own (.destkit/sandbox-state.db) unless --state says.
     """
-    import uvicorn
-
     with ExitStack() as stack:
         location = chosen_state(state, sandbox)
         try:
@@ -43,6 +72,9 @@ def serve(config_path: str, host: str, port: int, state: str, grace: float, sand
             if sandbox:
                 config = stack.enter_context(sandboxed(config))
             service = Service(config, state=location, grace=grace, deliver=not no_worker, rehearsal=sandbox)
+            resolve_loop(loop)
+            if no_worker and workers > 1:
+                raise ConfigError("--workers and --no-worker: a front door that delivers nothing starts no delivery processes")
         except DestkitError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)
@@ -52,19 +84,53 @@ def serve(config_path: str, host: str, port: int, state: str, grace: float, sand
         async def main() -> None:
             # The store is opened (and, on SQLite, held) before anything is announced.
             await service.open()
+            helpers = WorkerProcesses(workers - 1, config, location, service.worker_options, sandbox, loop)
             notes = [note for flag, note in ((sandbox, "sandboxed destinations"), (no_worker, "no worker")) if flag]
+            if workers > 1:
+                notes.append(f"{workers} delivery processes")
             extra = f" with {', '.join(notes)}" if notes else ""
             click.echo(f"destkit serve on http://{host}:{port}{extra} (state {describe_location(location)})", err=True)
-            server = uvicorn.Server(
-                uvicorn.Config(service.app, log_level="warning", timeout_graceful_shutdown=max(1, round(grace)))
-            )
-            await server.serve(sockets=[listening])
+            server = _Server(uvicorn.Config(service.app, log_level="warning", timeout_graceful_shutdown=max(1, round(grace))))
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(signum, server.stop_for, signum)
+            helpers.start()
+            stopping = asyncio.Event()
+            supervising = asyncio.create_task(helpers.supervise(stopping))
+            try:
+                await server.serve(sockets=[listening])
+            finally:
+                stopping.set()
+                await supervising
+                await helpers.stop()
+            stopped_by.extend(server.signals[:1])
 
+        stopped_by: list[int] = []
         try:
-            asyncio.run(main())
+            run(main(), loop)
         except DestkitError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)
+    if stopped_by:  # stopped cleanly by a signal: exit as a shell tells it (143, 130)
+        sys.exit(128 + stopped_by[0])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, with destkit's own handling of SIGINT and SIGTERM: the first stops taking
+    requests and lets the service finish (its delivery processes included), the second stops
+    at once; uvicorn would kill the process with the signal before the delivery processes stop."""
+
+    signals: list[int]
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        self.signals = getattr(self, "signals", [])
+        yield
+
+    def stop_for(self, signum: int) -> None:
+        self.signals = [*getattr(self, "signals", []), signum]
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
 
 
 def _listen(host: str, port: int) -> socket.socket:

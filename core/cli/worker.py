@@ -11,6 +11,7 @@ import click
 
 from ..config import load_config
 from ..errors import DestkitError
+from ..loops import LOOP_CHOICES, resolve_loop, run
 from ..runtime import Runtime
 from ..sandboxing import sandboxed
 from ..state import StateError, describe_location, open_store
@@ -24,7 +25,15 @@ from ._state import chosen_state, state_option
 @state_option
 @click.option("--grace", default=20.0, show_default=True, help="Seconds in-flight deliveries get to finish on shutdown.")
 @click.option("--sandbox", is_flag=True, help="Deliver to each destination's local sandbox instead of its real API.")
-def worker(config_path: str, state: str, grace: float, sandbox: bool) -> None:
+@click.option(
+    "--loop",
+    type=click.Choice(LOOP_CHOICES),
+    envvar="DESTKIT_LOOP",
+    default="auto",
+    show_default=True,
+    help="Event loop (auto: uvloop when installed).",
+)
+def worker(config_path: str, state: str, grace: float, sandbox: bool, loop: str) -> None:
     """Deliver what destkit serve processes accepted, beside them or on other machines.
 
     Holds a fair share of the inbox (each person's events in order), retries parked
@@ -37,6 +46,7 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool) -> None:
             if sandbox:
                 config = stack.enter_context(sandboxed(config))
             runtime = Runtime(config)
+            resolve_loop(loop)
         except DestkitError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)
@@ -65,7 +75,7 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool) -> None:
                 click.echo("destkit worker stopped", err=True)
 
         try:
-            asyncio.run(main())
+            run(main(), loop)
         except StateError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)

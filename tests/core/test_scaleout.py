@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -18,7 +19,7 @@ import httpx
 from destkit.state.commits import DEFAULT_LIMIT
 from destkit.testing import LoopbackServer, RecordedRequest, Reply
 from tests.postgres import PostgresServer
-from tests.processes import Running, free_port
+from tests.processes import DESTKIT, Running, free_port
 
 KEY = "wk-scale-0123456789"
 CONCURRENCY = 8
@@ -171,3 +172,31 @@ def test_workers_deliver_what_front_doors_accept_and_survive_a_kill(tmp_path: Pa
         finally:
             for process in [*doors, *workers]:
                 process.stop()
+
+
+def test_one_service_with_two_delivery_processes_on_sqlite(tmp_path: Path) -> None:
+    """destkit serve --workers 2: one process takes the requests (and delivers), another only
+    delivers; the SQLite store's partitions share the work out, and a stop stops both."""
+    sink, state = Sink(), str(tmp_path / "state.db")
+    with sink.server:
+        config = write_config(tmp_path, sink.server.url)
+        args = ("serve", "--config", str(config), "--state", state, "--workers", "2", "--grace", "2")
+        door = Running(*args, log=tmp_path / "serve.log", port=free_port())
+        try:
+            shares: list[int] = []
+            for _ in range(80):  # both processes hold half of the partitions once they have settled
+                found = subprocess.run([DESTKIT, "state", "status", "--state", state, "--json"], capture_output=True, text=True)
+                shares = sorted(w["partitions"] for w in json.loads(found.stdout)["workers"])
+                if shares == [128, 128]:
+                    break
+                time.sleep(0.25)
+            assert shares == [128, 128]
+            accepted = send_everything([door], lambda: None)
+            wait_until_delivered(sink, accepted)
+            check_order(sink)
+        finally:
+            assert door.stop() in (143, -15) and "Traceback" not in door.output()
+        left = subprocess.run(["pgrep", "-f", "destkit-worker|multiprocessing.spawn"], capture_output=True, text=True)
+        assert str(door.process.pid) not in left.stdout
+        found = subprocess.run([DESTKIT, "state", "status", "--state", state, "--json"], capture_output=True, text=True)
+        assert json.loads(found.stdout)["workers"] == []  # every delivery process gave its share back
