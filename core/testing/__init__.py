@@ -12,7 +12,8 @@
 
 ``run_action`` goes through the real runtime (mapping, payload validation, retries, error
 reading) with an ``httpx.MockTransport`` in place of the network. For integration tests,
-:class:`LoopbackServer` is a real HTTP server on 127.0.0.1.
+:class:`LoopbackServer` is a real HTTP server on 127.0.0.1 (uvicorn, in a background thread) serving a
+handler function or any ASGI application.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ..plugin import Destination
 from ..registry import Registry
 from ..runtime import Runtime
 from ..state import StateStore
-from .server import LoopbackServer, RecordedRequest, Reply
+from .server import HandlerApp, LoopbackServer, RecordedRequest, Reply
 
 __all__ = [
     "make_event",
@@ -43,6 +44,7 @@ __all__ = [
     "RecordingTransport",
     "json_reply",
     "LoopbackServer",
+    "HandlerApp",
     "RecordedRequest",
     "Reply",
 ]

@@ -1,106 +1,119 @@
-"""A small HTTP/1.1 server on loopback, for integration tests, benchmarks and demos.
+"""A real HTTP server on loopback, for integration tests, sandboxes, benchmarks and demos.
 
-It runs its own event loop in a background thread, so sync and async tests can use it alike::
+It serves on uvicorn, the HTTP stack ``destkit serve`` runs on, from a background thread with
+its own event loop, so sync and async tests can use it alike::
 
     with LoopbackServer(lambda request: Reply(200, {"ok": True})) as server:
         ...  # point a destination at server.url
         assert server.requests[0].json() == {...}
 
 The handler receives each :class:`RecordedRequest` and returns a :class:`Reply` (or an
-awaitable of one, to simulate latency). Requests are recorded in arrival order.
+awaitable of one, to simulate latency). Requests are recorded in arrival order. Any ASGI
+application can be served instead (``LoopbackServer(app=starlette_app)``), and ``server.app``
+can be used in-process through ``httpx.ASGITransport`` without a socket at all.
+
+``python -m destkit.testing.server PORT`` runs a server answering 200 to everything in the
+foreground (the benchmarks' sink, in a process of its own).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import json
+import socket
+import sys
 import threading
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from http import HTTPStatus
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Literal
 
-__all__ = ["LoopbackServer", "RecordedRequest", "Reply", "Handler"]
+import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .handler import DEFAULT_MAX_BODY, Handler, HandlerApp, RecordedRequest, Reply, ok
 
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request as the server received it. Header names are lower-case."""
-
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.target).path
-
-    @property
-    def query(self) -> dict[str, list[str]]:
-        """The decoded query string; a name may repeat, so each maps to a list."""
-        return parse_qs(urlsplit(self.target).query, keep_blank_values=True)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+__all__ = ["LoopbackServer", "RecordedRequest", "Reply", "Handler", "HandlerApp", "serve_app"]
 
 
-@dataclass(slots=True)
-class Reply:
-    """What the server answers: a dict or list body is sent as JSON."""
-
-    status: int = 200
-    body: bytes | str | dict[str, Any] | list[Any] = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def encode(self) -> bytes:
-        headers = dict(self.headers)
-        body = self.body
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-            headers.setdefault("Content-Type", "application/json")
-        elif isinstance(body, str):
-            body = body.encode()
-            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
-        try:
-            reason = HTTPStatus(self.status).phrase
-        except ValueError:
-            reason = "Status"
-        head = [f"HTTP/1.1 {self.status} {reason}", f"Content-Length: {len(body)}"]
-        head.extend(f"{name}: {value}" for name, value in headers.items())
-        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+_Lifespan = Literal["auto", "on", "off"]
 
 
-Handler = Callable[[RecordedRequest], "Reply | Awaitable[Reply]"]
+class _Server(uvicorn.Server):
+    """uvicorn's server, told to stop by an event rather than polled every 0.1 s."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+        self.stopping: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.stopping, self.loop = asyncio.Event(), asyncio.get_running_loop()
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+    async def main_loop(self) -> None:
+        assert self.stopping is not None
+        counter = 0
+        while not await self.on_tick(counter):  # on_tick refreshes the Date header and reads should_exit
+            counter += 10  # one tick a second, as uvicorn counts them
+            try:
+                await asyncio.wait_for(self.stopping.wait(), 1.0)
+            except TimeoutError:
+                continue
+            self.should_exit = True
 
 
-def _ok(_: RecordedRequest) -> Reply:
-    return Reply(200, b"{}", {"Content-Type": "application/json"})
+def _config(app: ASGIApp, *, lifespan: _Lifespan) -> uvicorn.Config:
+    return uvicorn.Config(app, lifespan=lifespan, log_config=None, log_level="warning", access_log=False)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # Made with an explicit TCP protocol number, which accepted sockets inherit: asyncio only
+    # turns Nagle's algorithm off (TCP_NODELAY) on sockets that carry it, and with it on, every
+    # small answer waited ~40 ms for the client's delayed ACK.
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+async def serve_app(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, lifespan: _Lifespan = "auto") -> None:
+    """Serve ``app`` with uvicorn in the current event loop until SIGINT or SIGTERM (a server in its own process)."""
+    sock = _listen(host, port)
+    await uvicorn.Server(_config(app, lifespan=lifespan)).serve(sockets=[sock])
 
 
 class LoopbackServer:
-    """Serve ``handler`` on ``host:port`` (port 0 picks a free one) from a background thread."""
+    """Serve ``handler`` (or any ASGI ``app``) on ``host:port`` (port 0 picks a free one) from a background thread."""
 
     def __init__(
         self,
-        handler: Handler = _ok,
+        handler: Handler = ok,
         *,
+        app: ASGIApp | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         record: bool = True,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
-        self.handler = handler
+        self.handler_app = HandlerApp(handler, record=record, max_body=max_body)
+        self.app: ASGIApp = app if app is not None else self.handler_app
         self.host = host
         self.port = port
-        self.record = record
-        self.requests: list[RecordedRequest] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lifespan: _Lifespan = "auto" if app is not None else "off"
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
         self._error: BaseException | None = None
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The requests the handler received, in arrival order (none when serving an ``app``)."""
+        return self.handler_app.requests
 
     @property
     def url(self) -> str:
@@ -114,98 +127,56 @@ class LoopbackServer:
         self.stop()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="loopback-server", daemon=True)
+        """Listen (an error to bind is raised here) and serve until :meth:`stop`."""
+        sock = _listen(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        server = self._server = _Server(_config(self.app, lifespan=self._lifespan))
+        self._thread = threading.Thread(target=self._run, args=(server, sock), name="loopback-server", daemon=True)
         self._thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise self._error
+        while not server.ready.wait(0.05):
+            if not self._thread.is_alive():
+                sock.close()
+                raise RuntimeError(f"the loopback server on {self.url} did not start") from self._error
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(10)
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        if thread.is_alive() and server.loop is not None and server.stopping is not None:
+            server.loop.call_soon_threadsafe(server.stopping.set)
+        thread.join(10)
 
-    def _run(self) -> None:
+    def _run(self, server: _Server, sock: socket.socket) -> None:
         try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # surfaced to start() when it happens during startup
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # uvicorn exits (SystemExit) when an app's startup fails
             self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._connection, self.host, self.port)
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        async with server:
-            await self._stop.wait()
+        finally:
+            sock.close()
 
     async def serve_forever(self) -> None:
-        """Serve in the current event loop until cancelled (for a server in its own process)."""
-        server = await asyncio.start_server(self._connection, self.host, self.port)
-        self.port = server.sockets[0].getsockname()[1]
-        async with server:
-            await server.serve_forever()
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                request = await _read_request(reader)
-                if request is None:
-                    break
-                if self.record:
-                    self.requests.append(request)
-                reply = self.handler(request)
-                if inspect.isawaitable(reply):
-                    reply = await reply
-                writer.write(reply.encode())
-                await writer.drain()
-                if request.headers.get("connection", "").lower() == "close":
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
+        """Serve in the current event loop until SIGINT or SIGTERM (for a server in its own process)."""
+        await serve_app(self.app, host=self.host, port=self.port, lifespan=self._lifespan)
 
 
-async def _read_request(reader: asyncio.StreamReader) -> RecordedRequest | None:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError:
-        return None
-    lines = head.decode("latin-1").split("\r\n")
-    method, target, _version = lines[0].split(" ", 2)
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = await _read_chunked(reader)
-    else:
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return RecordedRequest(method, target, headers, body)
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        if size == 0:
-            await reader.readuntil(b"\r\n")
-            return b"".join(chunks)
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
+async def _sink(scope: Scope, receive: Receive, send: Send) -> None:
+    # The benchmarks' server: as little work per request as an HTTP server can do.
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"{}"})
 
 
 def main() -> None:  # pragma: no cover - used by benchmarks as a separate process
     """Run an answer-200 server in the foreground: ``python -m destkit.testing.server PORT``."""
-    import sys
-
-    server = LoopbackServer(record=False, port=int(sys.argv[-1]) if len(sys.argv) > 1 else 0)
-    asyncio.run(server.serve_forever())
+    port = int(sys.argv[-1]) if len(sys.argv) > 1 else 0
+    asyncio.run(serve_app(_sink, port=port, lifespan="off"))
 
 
 if __name__ == "__main__":  # pragma: no cover

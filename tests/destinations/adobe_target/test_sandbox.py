@@ -15,6 +15,7 @@ import pytest
 
 from destkit.destinations.adobe_target.sandbox import AdobeTargetSandbox
 from destkit.destinations.adobe_target.update_profiles_batch import CallBudget
+from tests.rawhttp import exchange
 
 
 @pytest.fixture
@@ -141,3 +142,26 @@ def test_the_sandbox_command_serves_until_stopped(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer"),
+    [
+        (b"GARBAGE\r\n\r\n", b"HTTP/1.1 400 "),
+        (b"POST /rest/v1/delivery HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", b"HTTP/1.1 400 "),
+        (b"POST /m2/c/v2/profile/batchUpdate HTTP/1.1\r\nHost: x\r\nContent-Length: 52428801\r\n\r\n", b"HTTP/1.1 413 "),
+        (
+            b"GET /rest/v1/profiles/thirdPartyId/u1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ",
+        ),
+    ],
+)
+def test_broken_or_oversized_requests_get_an_answer(sandbox: AdobeTargetSandbox, raw: bytes, answer: bytes) -> None:
+    assert exchange(sandbox.url, raw).startswith(answer)
+
+
+async def test_the_sandbox_answers_in_process_without_a_socket() -> None:
+    sandbox = AdobeTargetSandbox(profiles=["u1"])  # not started
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app), base_url="http://target") as client:
+        answer = await client.get("/rest/v1/profiles/thirdPartyId/u1", params={"client": "acme"})
+    assert answer.status_code == 200 and answer.json()["client"] == "acme"
