@@ -33,8 +33,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from .errors import ConfigError, ConfigWarning, DestkitError, MappingError, PluginError, TriggerSyntaxError
+from .http import RequestDefaults
 from .mappings import compile_mapping, compile_trigger
-from .plugin import Action, Destination, RequestDefaults
+from .plugin import Action, Destination
 from .redaction import secrets_of
 from .registry import Registry, default_registry
 from .retry import ParkingPolicy, RetryPolicy

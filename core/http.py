@@ -16,15 +16,23 @@ from __future__ import annotations
 import json as jsonlib
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import httpx
 
 from .errors import DeliveryError, error_for_response, error_for_transport_failure
-from .plugin import RequestDefaults
 
-__all__ = ["DEFAULT_TIMEOUT", "make_transport", "Requester"]
+__all__ = ["DEFAULT_TIMEOUT", "make_transport", "Requester", "RequestDefaults"]
+
+
+@dataclass(frozen=True)
+class RequestDefaults:
+    """Applied to every request an action makes: a base URL for relative paths, and headers."""
+
+    base_url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 #: A path and query that need no quoting: unreserved and sub-delimiter characters, ":@/?",
 #: and percent-escapes (checked apart: one character class is far quicker to match).

@@ -23,18 +23,16 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
 
 from .errors import DeliveryError, PluginError
+from .http import RequestDefaults, Requester
+from .profiles import Profiles
 from .retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from .http import Requester
-    from .profiles import Profiles
 
 __all__ = [
     "Action",
@@ -93,14 +91,6 @@ def default_mapping_of(payload: type[BaseModel]) -> dict[str, Any]:
         if isinstance(extra, dict) and _DEFAULT_MAPPING_KEY in extra:
             mapping[info.alias or name] = extra[_DEFAULT_MAPPING_KEY]
     return mapping
-
-
-@dataclass(frozen=True)
-class RequestDefaults:
-    """Applied to every request an action makes: a base URL for relative paths, and headers."""
-
-    base_url: str | None = None
-    headers: Mapping[str, str] = dataclass_field(default_factory=dict)
 
 
 @dataclass

@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from destkit.http import Requester, read_in_memory
-from destkit.plugin import RequestDefaults
+from destkit.http import RequestDefaults, Requester, read_in_memory
 
 BASE = "https://api.example.com/v1"
 DEFAULTS = RequestDefaults(base_url=BASE, headers={"Authorization": "Bearer t0k", "X-Client": "acme"})
