@@ -129,7 +129,9 @@ class AudiencePayload(BaseModel):
         return {self.audience_id or self.audience_key: member}
 
 
-async def keep_profile(ctx: Context[Any], payload: AudiencePayload, attributes: Mapping[str, Any] | None = None) -> None:
+async def keep_profile(
+    ctx: Context[EdgeSettings], payload: AudiencePayload, attributes: Mapping[str, Any] | None = None
+) -> None:
     """Apply one event to the profile of each of its identities, in the state store."""
     if ctx.profiles is None:
         raise DeliveryError(
@@ -147,7 +149,7 @@ async def keep_profile(ctx: Context[Any], payload: AudiencePayload, attributes: 
     await ctx.profiles.update(identities, audiences=audiences, attributes=attributes)
 
 
-async def _perform_audiences(ctx: Context[Any], payload: AudiencePayload) -> None:
+async def _perform_audiences(ctx: Context[EdgeSettings], payload: AudiencePayload) -> None:
     await keep_profile(ctx, payload)
 
 

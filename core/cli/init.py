@@ -17,6 +17,7 @@ _LAYOUT = {
     "pyproject.toml.tmpl": "pyproject.toml",
     "README.md.tmpl": "README.md",
     "__init__.py.tmpl": "{package}/__init__.py",
+    "settings.py.tmpl": "{package}/settings.py",
     "send_event.py.tmpl": "{package}/send_event.py",
     "test_send_event.py.tmpl": "tests/test_send_event.py",
 }

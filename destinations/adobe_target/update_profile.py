@@ -8,12 +8,12 @@ is reported as ``PROFILE_NOT_FOUND`` (retryable on a slow schedule) instead of b
 from __future__ import annotations
 
 import string
-from typing import Any
 from urllib.parse import quote
 
 from destkit import Action, BadRequest, Context, PayloadValidationError
 
 from .profile import ProfileNotFound, ProfilePayload, check_id, profile_attributes
+from .settings import Settings
 
 #: Target's limits on one update: 8 KB of query for GET, 60 KB for a POST.
 GET_LIMIT = 8 * 1024
@@ -32,7 +32,7 @@ def encode(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{_quote(name)}={_quote(value)}" for name, value in pairs)
 
 
-async def require_profile(ctx: Context[Any], third_party_id: str) -> None:
+async def require_profile(ctx: Context[Settings], third_party_id: str) -> None:
     """Ask Target's profile API for the profile; ProfileNotFound when there is none."""
     settings = ctx.settings
     path = f"/rest/v1/profiles/thirdPartyId/{quote(third_party_id, safe='')}?client={quote(settings.client_code, safe='')}"
@@ -43,7 +43,7 @@ async def require_profile(ctx: Context[Any], third_party_id: str) -> None:
         raise ctx.http.classify(response)
 
 
-async def perform(ctx: Context[Any], payload: ProfilePayload) -> None:
+async def perform(ctx: Context[Settings], payload: ProfilePayload) -> None:
     third_party_id = check_id(payload.mbox3rdPartyId)
     attributes = [(f"profile.{name}", value) for name, value in profile_attributes(payload.traits)]
     await require_profile(ctx, third_party_id)

@@ -25,6 +25,7 @@ from urllib.parse import quote
 from destkit import Action, BatchResult, Context, DeliveryError, PayloadValidationError, RetryableError
 
 from .profile import ProfilePayload, check_id, profile_attributes
+from .settings import Settings
 
 CALLS_PER_MINUTE = 50
 
@@ -55,7 +56,7 @@ def budget_for(client_code: str, base_url: str) -> CallBudget:
     return _budgets.setdefault(f"{base_url}|{client_code}", CallBudget())
 
 
-async def _call(ctx: Context[Any], method: str, url: str, **kwargs: Any) -> str:
+async def _call(ctx: Context[Settings], method: str, url: str, **kwargs: Any) -> str:
     await asyncio.sleep(budget_for(ctx.settings.client_code, ctx.settings.url).reserve())
     response = await ctx.http.request(method, url, **kwargs)
     return response.text
@@ -91,7 +92,7 @@ def _row_results(status_xml: str) -> dict[str, str | None] | None:
     return results
 
 
-async def perform_batch(ctx: Context[Any], payloads: list[ProfilePayload]) -> Sequence[BatchResult]:
+async def perform_batch(ctx: Context[Settings], payloads: list[ProfilePayload]) -> Sequence[BatchResult]:
     results: list[BatchResult] = [None] * len(payloads)
     rows: dict[str, dict[str, str]] = {}
     positions: dict[str, list[int]] = {}

@@ -9,11 +9,11 @@ answer to ``PROFILE_NOT_FOUND``. The call is a server-side page load for the vis
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from destkit import Action, Context
 
 from .profile import ProfilePayload, check_id, profile_attributes
+from .settings import Settings
 
 PARAMETERS_PER_CALL = 50
 
@@ -23,7 +23,7 @@ def session_id(third_party_id: str) -> str:
     return hashlib.sha256(third_party_id.encode()).hexdigest()[:32]
 
 
-async def perform(ctx: Context[Any], payload: ProfilePayload) -> None:
+async def perform(ctx: Context[Settings], payload: ProfilePayload) -> None:
     third_party_id = check_id(payload.mbox3rdPartyId)
     attributes = profile_attributes(payload.traits)
     params = {"client": ctx.settings.client_code, "sessionId": session_id(third_party_id)}

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from destkit import Action, Context, field
-from destkit.edge import AudiencePayload, keep_profile
+from destkit.edge import AudiencePayload, EdgeSettings, keep_profile
 
 Scalar = str | int | float | bool | None
 
@@ -18,7 +16,7 @@ class Payload(AudiencePayload):
     )
 
 
-async def perform(ctx: Context[Any], payload: Payload) -> None:
+async def perform(ctx: Context[EdgeSettings], payload: Payload) -> None:
     await keep_profile(ctx, payload, payload.attributes)
 
 

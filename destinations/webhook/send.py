@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 from destkit import Action, Context, field
 
+from .settings import Settings
+
 ALL_CALLS = " or ".join(f'type = "{t}"' for t in ("identify", "track", "page", "screen", "group", "alias"))
 
 
@@ -23,7 +25,7 @@ class Payload(BaseModel):
     )
 
 
-async def perform(ctx: Context[Any], payload: Payload) -> None:
+async def perform(ctx: Context[Settings], payload: Payload) -> None:
     await ctx.http.request(payload.method, payload.path, json=payload.data)
 
 

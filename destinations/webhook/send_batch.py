@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from destkit import Action, BatchResult, Context, field
 
 from .send import ALL_CALLS
+from .settings import Settings
 
 
 class Payload(BaseModel):
@@ -19,7 +20,7 @@ class Payload(BaseModel):
     )
 
 
-async def perform_batch(ctx: Context[Any], payloads: list[Payload]) -> Sequence[BatchResult]:
+async def perform_batch(ctx: Context[Settings], payloads: list[Payload]) -> Sequence[BatchResult]:
     await ctx.http.post("", json=[payload.data for payload in payloads])
     return [None] * len(payloads)
 
