@@ -22,7 +22,7 @@ CONFIG = {
 
 
 async def fill(store: StateStore, count: int, people: int) -> None:
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "track", "messageId": f"m{n}", "userId": f"u{n % people}", "event": "Step", "properties": {"n": n}}
         for n in range(count)
     ]

@@ -10,6 +10,7 @@ besides. Everything is plain JSON, so both sides read the same bytes.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["mapping_cases", "trigger_cases", "events"]
@@ -187,7 +188,7 @@ def _liquid(rng: random.Random) -> str:
     def var() -> str:
         return _path(rng).removeprefix("$.").removeprefix("$") or "userId"
 
-    forms = [
+    forms: list[Callable[[], str]] = [
         lambda: f"{{{{ {var()} }}}}",
         lambda: f"{{{{ {var()} | {rng.choice(LIQUID_FILTERS)} }}}}",
         lambda: f"{{{{ {var()} | {rng.choice(LIQUID_FILTERS)} | {rng.choice(LIQUID_FILTERS)} }}}}",
@@ -219,7 +220,7 @@ def _mapping_value(rng: random.Random, depth: int) -> Any:
     def maybe(options: dict[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in options.items() if value is not _SKIP}
 
-    choices = [
+    choices: list[Callable[[], Any]] = [
         lambda: {"@path": _path(rng)},
         lambda: {"@template": _template(rng)},
         lambda: {"@literal": rng.choice([_value(rng), sub()])},

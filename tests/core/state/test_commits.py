@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,7 +52,7 @@ async def test_an_event_is_told_only_once_its_settlement_is_committed(tmp_path: 
         told: list[int] = []
         async with CommitGroup(store) as group:
             for n in range(3):
-                await group.add([mark(n)], lambda n=n: told.append(n))
+                await group.add([mark(n)], functools.partial(told.append, n))
             await asyncio.sleep(0.05)
             assert told == [] and await store.delivered([mark(0).key]) == set()
             store.gate.set()
@@ -97,6 +98,6 @@ def test_operations_are_applied_in_as_few_statements_as_their_order_allows() -> 
 
     park = Park(("m", "d", "s"), {}, 1, "X", "x", 0.0, 1.0, 0.0)
     bury = Bury(("m", "d", "s"), {}, "", "X", "x", 1, 0.0, 0.0, 7)
-    interleaved = [mark(1), Ack(1), mark(2), Ack(2), park, Unpark(3), bury, mark(3), Ack(3)]
+    interleaved: list[Operation] = [mark(1), Ack(1), mark(2), Ack(2), park, Unpark(3), bury, mark(3), Ack(3)]
     runs = [(kind.__name__, len(run)) for kind, run in runs_of_one_kind(interleaved)]
     assert runs == [("MarkDelivered", 3), ("Park", 1), ("Unpark", 1), ("Bury", 1), ("Ack", 3)]

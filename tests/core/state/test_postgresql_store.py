@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
 from destkit.state import StateError, open_store
 from destkit.state.migrations import POSTGRESQL
+from destkit.state.postgresql import PostgreSQLStore
 from tests.postgres import PASSWORD, PostgresServer
 
 
@@ -24,7 +26,9 @@ from tests.postgres import PASSWORD, PostgresServer
     ],
     ids=["bad credentials", "unreachable", "no database"],
 )
-async def test_connection_problems_are_clear_and_keep_the_password(postgres: PostgresServer, make_url, expected: str) -> None:
+async def test_connection_problems_are_clear_and_keep_the_password(
+    postgres: PostgresServer, make_url: Callable[[PostgresServer], str], expected: str
+) -> None:
     url = make_url(postgres)
     with pytest.raises(StateError) as raised:
         await open_store(url).open()
@@ -52,6 +56,7 @@ async def test_processes_starting_at_once_migrate_once(postgres: PostgresServer)
 async def test_a_schema_from_a_newer_destkit_is_refused(postgres: PostgresServer) -> None:
     url = postgres.url()
     async with open_store(url) as store:
+        assert isinstance(store, PostgreSQLStore)
         await store.pool.execute("INSERT INTO schema_versions (version, description) VALUES ($1, 'future')", 999)
     with pytest.raises(StateError, match=r"newer destkit \(schema 999"):
         await open_store(url).open()
