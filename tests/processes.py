@@ -45,6 +45,11 @@ class Sandbox:
         answer = httpx.get(f"{self.url}/_sandbox/profiles/{third_party_id}")
         return None if answer.status_code == 404 else answer.json()
 
+    def updates(self, third_party_id: str) -> int:
+        """How many updates the profile has had; 0 when there is no such profile."""
+        profile = self.profile(third_party_id)
+        return int(profile["updates"]) if profile is not None else 0
+
     def stats(self) -> dict[str, Any]:
         data: dict[str, Any] = httpx.get(f"{self.url}/_sandbox/stats").json()
         return data

@@ -82,7 +82,8 @@ async def test_failures_are_parked_or_dead_lettered(
         assert parked.give_up_at == clock.now + 600
     else:
         (letter,) = await store.dead_letters()
-        assert letter.error_code == outcome.error.code  # type: ignore[union-attr]
+        assert outcome.error is not None
+        assert letter.error_code == outcome.error.code
         assert len(letter.mapping_hash) == 16
 
 

@@ -32,7 +32,8 @@ def built_by_httpx(method: str, url: str, defaults: RequestDefaults = DEFAULTS, 
     headers = httpx.Headers({"User-Agent": "destkit", **defaults.headers})
     if "headers" in kwargs:
         headers = httpx.Headers({**headers, **kwargs.pop("headers")})
-    full = url if "://" in url else f"{defaults.base_url}/{url.lstrip('/')}" if url else defaults.base_url
+    base = defaults.base_url or ""
+    full = url if "://" in url else f"{base}/{url.lstrip('/')}" if url else base
     return httpx.Request(method, full, headers=headers, **kwargs)
 
 

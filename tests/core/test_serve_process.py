@@ -116,15 +116,15 @@ def test_nothing_accepted_is_lost_across_a_stop_and_restart(tmp_path: Path, stop
         assert answer.status_code == 200
         os.kill(serve.process.pid, stop)  # at once, with deliveries in flight
         serve.process.wait(30)
-        delivered_before = sum(1 for n in range(count) if sandbox.profile(f"user-{n}")["updates"])  # type: ignore[index]
+        delivered_before = sum(1 for n in range(count) if sandbox.updates(f"user-{n}"))
         if stop == signal.SIGKILL:
             assert delivered_before < count  # killed mid-way: the rest is only in the inbox
         # (SIGTERM lets in-flight deliveries finish within --grace; what it did not reach stays in the inbox)
 
         serve = Serve(config, state)
-        wait_for(lambda: all(sandbox.profile(f"user-{n}")["updates"] >= 1 for n in range(count)), timeout=60)  # type: ignore[index]
+        wait_for(lambda: all(sandbox.updates(f"user-{n}") >= 1 for n in range(count)), timeout=60)
         wait_for(lambda: serve.health()["queue"] == 0)
-        assert sum(sandbox.profile(f"user-{n}")["updates"] for n in range(count)) <= count + 32  # type: ignore[index]
+        assert sum(sandbox.updates(f"user-{n}") for n in range(count)) <= count + 32
     finally:
         serve.process.terminate()
         serve.process.wait(20)

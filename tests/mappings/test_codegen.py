@@ -75,7 +75,8 @@ def test_a_node_that_cannot_write_itself_is_not_written_out() -> None:
 
 def test_the_generated_text_is_kept_for_reading() -> None:
     apply = compile_mapping({"id": {"@path": "$.userId"}})
-    assert "def mapping(event):" in apply.source and "'userId'" in apply.source
+    source: str = apply.source  # type: ignore[attr-defined]  # set on the generated function, for reading
+    assert "def mapping(event):" in source and "'userId'" in source
 
 
 def test_every_example_mapping_gives_the_same_payloads_written_out_or_node_by_node() -> None:

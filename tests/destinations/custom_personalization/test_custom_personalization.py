@@ -181,6 +181,7 @@ def test_a_destination_without_attributes_refuses_an_attributes_mapping(plugin: 
 
 def test_without_a_state_store_the_outcome_says_so() -> None:
     outcome = run_action(destination, "sync_audiences", audience_identify("vip", True), settings=SETTINGS).outcome
+    assert outcome.error is not None
     assert (outcome.status, outcome.error.code, outcome.error.retryable) == ("failed", "STATE_REQUIRED", False)
     assert "state store" in outcome.error.message
 
