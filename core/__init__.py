@@ -11,6 +11,7 @@ from .errors import (
     DeliveryError,
     DeliveryTimeout,
     DestkitError,
+    ErrorResponse,
     InvalidAuthentication,
     InvalidEvent,
     MappingError,
@@ -22,6 +23,7 @@ from .errors import (
     RetryableError,
     TriggerSyntaxError,
     TriggerWarning,
+    error_for_response,
 )
 from .mappings import compile_mapping, compile_trigger
 from .outcome import ErrorInfo, Outcome, Status
@@ -68,4 +70,6 @@ __all__ = [
     "DeliveryTimeout",
     "RetryableError",
     "BadRequest",
+    "ErrorResponse",
+    "error_for_response",
 ]

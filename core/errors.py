@@ -27,14 +27,21 @@ them the usual way; ``destkit validate`` prints those of a config (``CompiledSub
 
 A destination raises its own subclasses (Adobe Target's ``PROFILE_NOT_FOUND``, say) or
 maps HTTP answers differently by passing ``classify_response`` to its ``Destination``.
+An error raised for an answer keeps it as ``error.response`` (an :class:`ErrorResponse`: the
+status, the headers and the start of the body, secrets masked).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
+
+from .redaction import MASK
 
 __all__ = [
     "DestkitError",
@@ -54,6 +61,8 @@ __all__ = [
     "DeliveryTimeout",
     "RetryableError",
     "BadRequest",
+    "ErrorResponse",
+    "KEPT_BODY",
     "error_for_response",
     "error_for_transport_failure",
 ]
@@ -116,11 +125,54 @@ class PluginError(DestkitError):
     """A destination plugin is declared wrongly, or no plugin has the requested slug."""
 
 
+#: Bytes of an answer's body an error keeps: room for an API's explanation, bounded whatever it sent.
+KEPT_BODY = 16 * 1024
+#: Headers whose values are credentials, whoever they belong to: never kept.
+_HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """The answer behind a :class:`DeliveryError`, as the error keeps it.
+
+    ``ctx.http`` attaches one to every error it raises for an answer. The body is cut to
+    :data:`KEPT_BODY` bytes (``truncated`` says so), and known secrets are masked in it and in
+    the headers, so an error can be logged or reported whole.
+    """
+
+    status_code: int
+    headers: httpx.Headers
+    text: str
+    truncated: bool = False
+
+    def json(self) -> Any:
+        """The body parsed as JSON; a ValueError when it is not JSON (or was cut short)."""
+        return json.loads(self.text)
+
+    @classmethod
+    def of(cls, response: httpx.Response, redact: Callable[[str], str] | None = None, limit: int = KEPT_BODY) -> ErrorResponse:
+        """Keep ``response`` (already read): its status, masked headers, the start of its body."""
+        mask = redact or _unchanged
+        content = response.content
+        # Masked before it is cut, so that a secret across the cut is masked whole.
+        text = mask(content[: 2 * limit].decode(response.encoding or "utf-8", errors="replace"))
+        truncated = len(content) > limit or len(text) > limit
+        headers = httpx.Headers(
+            [(name, MASK if name.lower() in _HIDDEN_HEADERS else mask(value)) for name, value in response.headers.multi_items()]
+        )
+        return cls(response.status_code, headers, text[:limit], truncated)
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
 class DeliveryError(DestkitError):
     """One delivery failed. Subclasses fix ``code`` and whether it is ``retryable``.
 
     ``status`` is the HTTP status when there was an answer; ``retry_after`` (seconds) is the
-    destination's own request to wait, honoured by the retry policy up to its cap.
+    destination's own request to wait, honoured by the retry policy up to its cap;
+    ``response`` is the answer itself, bounded and masked, when there was one.
     """
 
     code: str = "DELIVERY_FAILED"
@@ -134,14 +186,21 @@ class DeliveryError(DestkitError):
         retryable: bool | None = None,
         retry_after: float | None = None,
         code: str | None = None,
+        response: ErrorResponse | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.retryable = self.default_retryable if retryable is None else retryable
         self.retry_after = retry_after
+        self.response = response
         if code is not None:
             self.code = code  # an instance may carry a more precise code than its class
+
+    def mask(self, redact: Callable[[str], str]) -> None:
+        """Mask known secrets in the message (done by ``ctx.http`` before the error leaves it)."""
+        self.message = redact(self.message)
+        self.args = (self.message, *self.args[1:])
 
 
 class InvalidEvent(DeliveryError):
@@ -210,11 +269,19 @@ def _snippet(response: httpx.Response, limit: int = 200) -> str:
 
 
 def error_for_response(response: httpx.Response) -> DeliveryError:
-    """The default reading of a non-2xx answer.
+    """The default ``classify_response``: how a non-2xx answer becomes a :class:`DeliveryError`.
 
-    408, 423, 429 and 5xx except 501 are retryable; other 4xx are not; 401/403 are
-    ``INVALID_AUTHENTICATION``. The message names the method, the path (never the query,
-    which may hold identifiers or tokens) and the start of the body.
+    408, 423, 429 and 5xx except 501 are retryable (honouring ``Retry-After``); other 4xx are
+    not; 401/403 are ``INVALID_AUTHENTICATION``. The message names the method, the path
+    (never the query, which may hold identifiers or tokens) and the start of the body. A
+    destination whose API answers its own way passes a ``classify_response`` that reads what
+    it needs and falls back on this one for the rest.
+
+    Args:
+        response: the answer, read.
+
+    Returns:
+        The error to raise (``ctx.http`` then attaches the answer and masks secrets).
     """
     status = response.status_code
     request = response.request

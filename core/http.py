@@ -13,18 +13,16 @@ concurrent POSTs to a loopback server on the project's 2-core machine):
 
 from __future__ import annotations
 
-import json as jsonlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, TypedDict, Unpack
 
 import httpx
 
-from .errors import DeliveryError, error_for_response, error_for_transport_failure
+from .errors import DeliveryError, ErrorResponse, error_for_response, error_for_transport_failure
+from .wire import RequestBuilder, read_in_memory
 
-__all__ = ["DEFAULT_TIMEOUT", "make_transport", "Requester", "RequestDefaults"]
+__all__ = ["DEFAULT_TIMEOUT", "make_transport", "Requester", "RequestDefaults", "RequestOptions", "RequestAuth", "QueryParams"]
 
 
 @dataclass(frozen=True)
@@ -34,72 +32,8 @@ class RequestDefaults:
     base_url: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
-#: A path and query that need no quoting: unreserved and sub-delimiter characters, ":@/?",
-#: and percent-escapes (checked apart: one character class is far quicker to match).
-_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
-_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-
-
-def _already_encoded(url: str) -> bool:
-    return _URL_CHARACTERS.fullmatch(url) is not None and ("%" not in url or _STRAY_PERCENT.search(url) is None)
-
-
-def _parts_of(base: str) -> tuple[Any, str]:
-    """httpx's parsed form of a base URL without query or fragment, and its path; (None, "")
-    when there is no usable base or httpx does not keep a parsed form we recognise."""
-    if not base:
-        return None, ""
-    parsed = httpx.URL(base)
-    parts = getattr(parsed, "_uri_reference", None)
-    if parts is None or not hasattr(parts, "_replace") or parsed.query or parsed.fragment:
-        return None, ""
-    return parts, parsed.raw_path.decode("ascii").rstrip("/")
-
 
 DEFAULT_TIMEOUT = 10.0
-USER_AGENT = "destkit"
-
-_NO_BODY = httpx.ByteStream(b"")
-_BODY_METHODS = ("POST", "PUT", "PATCH")
-
-
-def _encode_json(value: Any) -> bytes:
-    """A JSON body exactly as httpx encodes one: compact, UTF-8, no NaN."""
-    return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
-
-
-def _probe_body_filling() -> bool:
-    """Whether this httpx keeps a read body where :func:`read_in_memory` puts it (checked once,
-    at import; if not, httpx's own read is used)."""
-    try:
-        probe = httpx.Response(200, headers={"Content-Type": "application/json"}, stream=httpx.ByteStream(b"{}"))
-        probe._content = b"{}"
-        probe.is_stream_consumed = probe.is_closed = True
-        return probe.content == b"{}" and probe.json() == {} and probe.text == "{}"
-    except Exception:  # any surprise means: use httpx's own read
-        return False
-
-
-_CAN_FILL = _probe_body_filling()
-
-
-def read_in_memory(response: httpx.Response) -> bool:
-    """Read a response whose whole body is already in memory (an ``httpx.ByteStream`` with no
-    content encoding), without httpx's streaming machinery; False if it is not such a response.
-
-    A dry-run answer or a ``MockTransport`` reply is one; httpx's async read of it costs more
-    than everything else about a dry-run request. What is left is exactly what ``read()``
-    leaves: the body, a consumed and closed stream.
-    """
-    stream = response.stream
-    if type(stream) is not httpx.ByteStream or "content-encoding" in response.headers:
-        return False
-    if not _CAN_FILL:
-        response.read()
-        return True
-    response._content = b"".join(stream)
-    response.is_stream_consumed = response.is_closed = True
-    return True
 
 
 def make_transport(max_connections: int = 100) -> httpx.AsyncBaseTransport:
@@ -111,13 +45,53 @@ def make_transport(max_connections: int = 100) -> httpx.AsyncBaseTransport:
     return transport
 
 
-class Requester:
-    """The shared transport seen through one destination's defaults and error reading.
+#: Query parameters as httpx takes them: a mapping, or (name, value) pairs for repeated names.
+QueryParams = Mapping[str, Any] | list[tuple[str, Any]]
 
-    Relative URLs join the destination's base URL; its headers go on every request. A
-    non-2xx answer raises the destination's :class:`DeliveryError` unless
-    ``raise_for_status=False``; so does a request that got no answer. Redirects are not
-    followed: a destination API that redirects is reported, not chased.
+
+class RequestOptions(TypedDict, total=False):
+    """What every ``ctx.http`` method takes besides the URL: httpx's usual arguments.
+
+    ``params``: query parameters, added to any query in the URL. ``headers``: added to (and
+    overriding by name) the destination's. ``json``: a body encoded as JSON. ``data``: a form,
+    encoded as ``application/x-www-form-urlencoded``. ``content``: a raw body (``str`` is sent
+    as UTF-8). ``timeout``: seconds for this request, instead of the runtime's. With
+    ``raise_for_status=False`` a non-2xx answer is returned instead of raised.
+    """
+
+    params: QueryParams | None
+    headers: Mapping[str, str] | None
+    json: Any
+    data: Mapping[str, Any] | None
+    content: bytes | str | None
+    timeout: float | None
+    raise_for_status: bool
+
+
+class RequestAuth(Protocol):
+    """A credential that can change while the runtime runs (an OAuth2 access token): the
+    requester asks for its current value before each request, and tells it of a 401."""
+
+    header: str
+
+    async def value(self) -> str:
+        """The header's value to send now (refreshed first when known to have expired)."""
+        ...
+
+    async def rejected(self, used: str) -> bool:
+        """``used`` got a 401: True when a new value is ready, so the request is sent once more."""
+        ...
+
+
+class Requester:
+    """``ctx.http``: the runtime's shared transport seen through one destination.
+
+    Relative URLs join the destination's base URL; its headers go on every request (and its
+    credential, when its authentication scheme keeps one). A non-2xx answer raises the
+    destination's :class:`DeliveryError` (see :meth:`classify`) unless
+    ``raise_for_status=False``; a request that got no answer raises one too. Errors keep the
+    answer (``error.response``) and never hold a known secret. Redirects are not followed: a
+    destination API that redirects is reported, not chased.
     """
 
     def __init__(
@@ -126,54 +100,28 @@ class Requester:
         defaults: RequestDefaults | None = None,
         classify: Callable[[httpx.Response], DeliveryError] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        *,
+        redact: Callable[[str], str] | None = None,
+        auth: RequestAuth | None = None,
     ) -> None:
         self.transport = transport
         self.defaults = defaults or RequestDefaults()
-        self.classify = classify or error_for_response
+        self._classify = classify or error_for_response
         self.timeout = timeout
-        self._base = (self.defaults.base_url or "").rstrip("/")
-        self._headers = httpx.Headers({"User-Agent": USER_AGENT, **self.defaults.headers})
-        self._host_headers: dict[bytes, tuple[httpx.Headers, list[tuple[bytes, bytes]], frozenset[bytes]]] = {}
+        self.redact = redact
+        self.auth = auth
+        self._credential: str | None = None
+        self._wire = RequestBuilder(self.defaults.base_url, self.defaults.headers)
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
-        # Parsing a URL is a noticeable share of the per-request cost; most actions call a
-        # handful of URLs over and over.
-        self._parsed = lru_cache(maxsize=1024)(self._parse)
-        self._base_parts, self._base_path = _parts_of(self._base)
 
-    def _url(self, url: str) -> httpx.URL:
-        """The full URL of ``url``; relative ones join the base URL.
-
-        httpx checks and re-quotes every character of a URL in Python, which is a large part
-        of a request's cost when URLs differ per event (an id in the path, a query). A URL
-        made only of characters RFC 3986 allows unescaped is what httpx's parse would give
-        back unchanged, so it is built from the base URL's parsed parts directly; anything
-        else (or an httpx whose internals differ) takes httpx's own parse.
-        """
-        if "?" not in url:
-            return self._parsed(url)  # the same few URLs again and again: cached
-        if self._base_parts is not None and url.startswith("/") and _already_encoded(url):
-            path, _, query = url.partition("?")
-            built = httpx.URL.__new__(httpx.URL)
-            built._uri_reference = self._base_parts._replace(path=self._base_path + path, query=query)
-            return built
-        return httpx.URL(self.url_for(url))
-
-    def url_for(self, url: str) -> str:
-        if "://" in url or not self._base:
-            return url
-        if not url:
-            return self._base
-        return f"{self._base}/{url.lstrip('/')}"
-
-    def _parse(self, url: str) -> httpx.URL:
-        return httpx.URL(self.url_for(url))
+    # --- what actions call ------------------------------------------------------------------------
 
     async def request(
         self,
         method: str,
         url: str,
         *,
-        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
@@ -181,21 +129,170 @@ class Requester:
         timeout: float | None = None,
         raise_for_status: bool = True,
     ) -> httpx.Response:
-        full_url = self._url(url)
+        """Send one request and read its answer.
+
+        Args:
+            method: the HTTP method (``GET``, ``POST``...).
+            url: a path joined to the destination's base URL, or a full URL.
+            params: query parameters, added to any query ``url`` has.
+            headers: added to the destination's headers, replacing those of the same name.
+            json: a body, encoded as compact UTF-8 JSON.
+            data: a form body (``application/x-www-form-urlencoded``).
+            content: a raw body; a ``str`` is sent as UTF-8.
+            timeout: seconds this request may take, instead of the runtime's ``timeout``.
+            raise_for_status: False to get a non-2xx answer back instead of an error.
+
+        Returns:
+            The answer, read (``.json()``, ``.text``, ``.content``, ``.headers``).
+
+        Raises:
+            DeliveryError: for a non-2xx answer (as :meth:`classify` reads it) unless
+                ``raise_for_status`` is False, and for a request that got no answer
+                (``TIMEOUT``, ``CONNECTION_ERROR``; both retryable).
+        """
+        if self.auth is None:
+            response = await self._exchange(method, url, params, headers, json, data, content, timeout)
+        else:
+            used = await self._authorize()
+            response = await self._exchange(method, url, params, headers, json, data, content, timeout)
+            if response.status_code == 401 and await self.auth.rejected(used):
+                await self._authorize()  # once: a second 401 is the answer
+                response = await self._exchange(method, url, params, headers, json, data, content, timeout)
+        if raise_for_status and not response.is_success:
+            raise self.classify(response)
+        return response
+
+    async def get(self, url: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """``GET url``.
+
+        Args:
+            url: a path joined to the base URL, or a full URL.
+            **options: as :meth:`request` takes them (``params``, ``headers``, ``timeout``...).
+
+        Returns:
+            The answer, read.
+        """
+        return await self.request("GET", url, **options)
+
+    async def post(self, url: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """``POST url``, usually with ``json=``, ``data=`` or ``content=``.
+
+        Args:
+            url: a path joined to the base URL, or a full URL.
+            **options: as :meth:`request` takes them.
+
+        Returns:
+            The answer, read.
+        """
+        return await self.request("POST", url, **options)
+
+    async def put(self, url: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """``PUT url``: see :meth:`post`.
+
+        Args:
+            url: a path joined to the base URL, or a full URL.
+            **options: as :meth:`request` takes them.
+
+        Returns:
+            The answer, read.
+        """
+        return await self.request("PUT", url, **options)
+
+    async def patch(self, url: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """``PATCH url``: see :meth:`post`.
+
+        Args:
+            url: a path joined to the base URL, or a full URL.
+            **options: as :meth:`request` takes them.
+
+        Returns:
+            The answer, read.
+        """
+        return await self.request("PATCH", url, **options)
+
+    async def delete(self, url: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """``DELETE url``.
+
+        Args:
+            url: a path joined to the base URL, or a full URL.
+            **options: as :meth:`request` takes them.
+
+        Returns:
+            The answer, read.
+        """
+        return await self.request("DELETE", url, **options)
+
+    async def head(self, url: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """``HEAD url``: the answer's status and headers, no body.
+
+        Args:
+            url: a path joined to the base URL, or a full URL.
+            **options: as :meth:`request` takes them.
+
+        Returns:
+            The answer, read.
+        """
+        return await self.request("HEAD", url, **options)
+
+    async def options(self, url: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """``OPTIONS url``.
+
+        Args:
+            url: a path joined to the base URL, or a full URL.
+            **options: as :meth:`request` takes them.
+
+        Returns:
+            The answer, read.
+        """
+        return await self.request("OPTIONS", url, **options)
+
+    def classify(self, response: httpx.Response) -> DeliveryError:
+        """The error for a non-2xx answer: what :meth:`request` raises, for an action that
+        read the answer itself (``raise_for_status=False``) and decided it is a failure.
+
+        Args:
+            response: the answer, read.
+
+        Returns:
+            The destination's reading of it (its ``classify_response``, else
+            :func:`destkit.errors.error_for_response`), with the answer kept as
+            ``error.response`` and known secrets masked in both.
+        """
+        error = self._classify(response)
+        error.response = ErrorResponse.of(response, self.redact)
+        if self.redact is not None:
+            error.mask(self.redact)
+        return error
+
+    # --- how ----------------------------------------------------------------------------------------
+
+    async def _authorize(self) -> str:
+        """Put the credential's current value on the headers every request starts from."""
+        assert self.auth is not None
+        value = await self.auth.value()
+        if value != self._credential:
+            self._credential = value
+            self._wire.set_header(self.auth.header, value)
+        return value
+
+    def url_for(self, url: str) -> str:
+        """``url`` joined to the destination's base URL, unless it is a full URL."""
+        return self._wire.url_for(url)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        params: QueryParams | None,
+        headers: Mapping[str, str] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        content: bytes | str | None,
+        timeout: float | None,
+    ) -> httpx.Response:
+        """Send one request and read its whole answer; a DeliveryError when none came."""
         extensions = self._extensions if timeout is None else {"timeout": httpx.Timeout(timeout).as_dict()}
-        if params is None and data is None and (content is None or isinstance(content, bytes | str)):
-            request = self._build(method, full_url, headers, json, content, extensions)
-        else:  # query parameters and forms: httpx's own encoding
-            request = httpx.Request(
-                method,
-                full_url,
-                params=params,
-                headers=httpx.Headers({**self._headers, **headers}) if headers else self._headers,
-                json=json,
-                data=data,
-                content=content,
-                extensions=extensions,
-            )
+        request = self._wire.request(method, url, params, headers, json, data, content, extensions)
         try:
             response = await self.transport.handle_async_request(request)
             if not response.is_stream_consumed and not read_in_memory(response):
@@ -204,78 +301,9 @@ class Requester:
                 finally:
                     await response.aclose()
         except httpx.TransportError as exc:
-            raise error_for_transport_failure(exc, method, full_url.path) from None
+            error = error_for_transport_failure(exc, method, request.url.path)
+            if self.redact is not None:
+                error.mask(self.redact)
+            raise error from None
         response.request = request
-        if raise_for_status and not response.is_success:
-            raise self.classify(response)
         return response
-
-    def _build(
-        self,
-        method: str,
-        url: httpx.URL,
-        headers: Mapping[str, str] | None,
-        json: Any,
-        content: bytes | str | None,
-        extensions: dict[str, Any],
-    ) -> httpx.Request:
-        """The request httpx would build from these arguments, built the cheap way.
-
-        httpx's constructor re-checks and re-encodes every header and prepares the body in
-        several steps; given a ready ``stream`` it takes the request as it is. So the headers
-        are prepared here as httpx prepares them (Host first, then the destination's and the
-        call's headers, then the body's length and type) from a per-host copy made once.
-        ``tests/core/test_http.py`` holds the two constructions equal.
-        """
-        method = method.upper()
-        if json is not None:
-            body, content_type = _encode_json(json), b"application/json"
-        elif content is not None:
-            body, content_type = content.encode("utf-8") if isinstance(content, str) else content, None
-        else:
-            body, content_type = b"", None
-        if headers:
-            given = httpx.Headers({**self._headers, **headers}).raw
-            lower = frozenset(name.lower() for name, _ in given)
-            host = [] if b"host" in lower else [(b"Host", url.netloc)]
-            ready: httpx.Headers | None = None
-            raw = [*host, *given]
-        else:  # the same Host and headers for most requests: prepared once per host
-            ready, raw, lower = self._for_host(url)
-            host = raw[:1]
-        if body or json is not None:
-            extra = [] if b"content-length" in lower else [(b"Content-Length", str(len(body)).encode())]
-            if content_type is not None and b"content-type" not in lower:
-                extra.append((b"Content-Type", content_type))
-            ready = None if extra else ready
-            raw = [*raw, *extra]
-        elif method in _BODY_METHODS and b"content-length" not in lower:
-            # An empty body's length goes right after the Host httpx adds, before the headers.
-            ready, raw = None, [*host, (b"Content-Length", b"0"), *raw[len(host) :]]
-        request = httpx.Request(
-            method,
-            url,
-            headers=ready if ready is not None else raw,
-            stream=httpx.ByteStream(body) if body else _NO_BODY,
-            extensions=extensions,
-        )
-        request.read()  # the body in memory, as httpx's own construction leaves it
-        return request
-
-    def _for_host(self, url: httpx.URL) -> tuple[httpx.Headers, list[tuple[bytes, bytes]], frozenset[bytes]]:
-        """Host, then the destination's headers (names as given): as ready headers, as raw
-        pairs, and the lowercase names they hold."""
-        netloc = url.netloc
-        prepared = self._host_headers.get(netloc)
-        if prepared is None:
-            raw = [(b"Host", netloc), *self._headers.raw]
-            prepared = (httpx.Headers(raw), raw, frozenset(name.lower() for name, _ in raw))
-            if len(self._host_headers) < 64:  # a destination talks to a few hosts
-                self._host_headers[netloc] = prepared
-        return prepared
-
-    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("GET", url, **kwargs)
-
-    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("POST", url, **kwargs)

@@ -158,7 +158,11 @@ class Runtime:
                 if self.dry_run is not None:  # nothing is sent: each request is printed and answered here
                     transport = DryRunTransport(self.dry_run, self.redact, dest.plugin.dry_run_answer)
                 self._requesters[dest.name] = Requester(
-                    transport, dest.request_defaults, dest.plugin.classify_response, self.config.runtime.timeout
+                    transport,
+                    dest.request_defaults,
+                    dest.plugin.classify_response,
+                    self.config.runtime.timeout,
+                    redact=self.redact,
                 )
                 self._loggers[dest.name] = _RedactingLogger(
                     logging.getLogger(f"destkit.destinations.{dest.plugin.slug}"), self.redact
