@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["RequestBuilder", "read_in_memory", "USER_AGENT"]
+__all__ = ["RequestBuilder", "merged", "read_in_memory", "USER_AGENT"]
 
 #: A path and query that need no quoting: unreserved and sub-delimiter characters, ":@/?",
 #: and percent-escapes (checked apart: one character class is far quicker to match).
@@ -85,6 +85,15 @@ def read_in_memory(response: httpx.Response) -> bool:
     return True
 
 
+def merged(headers: httpx.Headers, extra: Mapping[str, str]) -> httpx.Headers:
+    """``headers`` with ``extra`` laid over them: a name given again (in any case) replaces
+    the earlier value where it stood, as one header, not two."""
+    result = headers.copy()
+    for name, value in extra.items():
+        result[name] = value
+    return result
+
+
 class RequestBuilder:
     """httpx requests to one base URL with one set of default headers, built the cheap way."""
 
@@ -99,7 +108,7 @@ class RequestBuilder:
 
     def set_header(self, name: str, value: str) -> None:
         """Send ``name: value`` on every request from now on (a refreshed credential)."""
-        self._headers = httpx.Headers({**self._headers, name: value})
+        self._headers = merged(self._headers, {name: value})
         self._host_headers.clear()
 
     def request(
@@ -121,7 +130,7 @@ class RequestBuilder:
             method,
             full_url,
             params=params,
-            headers=httpx.Headers({**self._headers, **headers}) if headers else self._headers,
+            headers=merged(self._headers, headers) if headers else self._headers,
             json=json,
             data=data,
             content=content,
@@ -182,7 +191,7 @@ class RequestBuilder:
         else:
             body, content_type = b"", None
         if headers:
-            given = httpx.Headers({**self._headers, **headers}).raw
+            given = merged(self._headers, headers).raw
             lower = frozenset(name.lower() for name, _ in given)
             host = [] if b"host" in lower else [(b"Host", url.netloc)]
             ready: httpx.Headers | None = None

@@ -111,3 +111,35 @@ async def test_a_request_that_got_no_answer_names_no_secret() -> None:
         await Requester(httpx.MockTransport(fail), hook, redact=Redactor([SECRET])).post("")
     assert (caught.value.code, caught.value.retryable) == ("CONNECTION_ERROR", True)
     assert SECRET not in str(caught.value)
+
+
+class TwoTokens:
+    """A credential that is rejected once, then refreshed to a token that works."""
+
+    header = "Authorization"
+
+    def __init__(self) -> None:
+        self.current = "Bearer old"
+        self.rejections: list[str] = []
+
+    async def value(self) -> str:
+        return self.current
+
+    async def rejected(self, used: str) -> bool:
+        self.rejections.append(used)
+        self.current = "Bearer new"
+        return True
+
+
+@pytest.mark.parametrize(("accepted", "status", "sent"), [("Bearer new", 200, 2), ("nothing", 401, 2)])
+async def test_a_401_gets_one_more_try_with_the_renewed_credential(accepted: str, status: int, sent: int) -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(200 if request.headers["authorization"] == accepted else 401)
+
+    auth = TwoTokens()
+    response = await requester(answer, auth=auth).get("/x", raise_for_status=False)
+    assert response.status_code == status
+    assert seen == ["Bearer old", "Bearer new"][:sent] and auth.rejections == ["Bearer old"]

@@ -29,10 +29,10 @@ async def sent_by_requester(method: str, url: str, defaults: RequestDefaults = D
 
 
 def built_by_httpx(method: str, url: str, defaults: RequestDefaults = DEFAULTS, **kwargs: Any) -> httpx.Request:
-    """httpx's own construction, with the destination's headers under the call's (by name)."""
+    """httpx's own construction, with the destination's headers under the call's (by name, in any case)."""
     headers = httpx.Headers({"User-Agent": "destkit", **defaults.headers})
-    if "headers" in kwargs:
-        headers = httpx.Headers({**headers, **kwargs.pop("headers")})
+    for name, value in kwargs.pop("headers", {}).items():
+        headers[name] = value  # replaces a header of that name where it stood
     base = defaults.base_url or ""
     full = url if "://" in url else f"{base}/{url.lstrip('/')}" if url else base
     return httpx.Request(method, full, headers=headers, **kwargs)
@@ -50,6 +50,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("DELETE", "/events/1", {"content": b"raw bytes"}),
     ("PATCH", "/events/1", {"json": {"a": 1}, "headers": {"content-type": "application/merge-patch+json"}}),
     ("GET", "/x", {"headers": {"authorization": "Bearer other", "X-Extra": "1"}}),
+    ("GET", "/x", {"headers": {"Authorization": "Bearer other", "x-client": "other"}}),
     ("POST", "https://other.example.org:8443/hook", {"json": {"a": 1}, "headers": {"Content-Length": "7"}}),
     ("POST", "/events", {"headers": {"Host": "virtual.example.com"}}),
     ("PUT", "/events/1", {"headers": {"X-Request-Id": "r1"}}),
@@ -85,6 +86,12 @@ async def test_a_url_is_what_httpx_would_parse(url: str) -> None:
     ours = await sent_by_requester("GET", url)
     theirs = httpx.URL(url if "://" in url else BASE + url)
     assert (ours.url.raw_path, ours.url.host, str(ours.url)) == (theirs.raw_path, theirs.host, str(theirs))
+
+
+@pytest.mark.parametrize("name", ["Authorization", "authorization", "AUTHORIZATION"])
+async def test_a_header_of_the_call_replaces_the_destinations_whatever_its_case(name: str) -> None:
+    sent = await sent_by_requester("GET", "/x", headers={name: "Bearer other"})
+    assert sent.headers.get_list("authorization") == ["Bearer other"]
 
 
 async def test_each_request_gets_headers_of_its_own() -> None:
