@@ -3,6 +3,7 @@
 The public API; everything not named in ``__all__`` is private.
 """
 
+from .auth import Authentication, Basic, Custom, MemoryTokenStore, OAuth2, OAuth2Tokens, TokenStore
 from .config import Config, load_config
 from .errors import (
     BadRequest,
@@ -44,6 +45,13 @@ __all__ = [
     "RequestDefaults",
     "BatchResult",
     "field",
+    "Authentication",
+    "Custom",
+    "Basic",
+    "OAuth2",
+    "OAuth2Tokens",
+    "TokenStore",
+    "MemoryTokenStore",
     "compile_mapping",
     "compile_trigger",
     "Config",

@@ -25,7 +25,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -375,12 +375,15 @@ def _compile_destination(
         defaults = plugin.request_defaults(settings) if plugin.request_defaults else RequestDefaults()
     except DestkitError as exc:
         raise ConfigError(f"{where}: settings: {exc}") from None
+    auth = plugin.authentication
+    if auth.headers(settings):
+        defaults = replace(defaults, headers={**defaults.headers, **auth.headers(settings)})
     return CompiledDestination(
         name=entry.name,
         plugin=plugin,
         settings=settings,
         request_defaults=defaults,
         retry=entry.retry or plugin.retry,
-        secrets=frozenset(secrets_of(settings)),
+        secrets=frozenset(secrets_of(settings) | auth.derived_secrets(settings)),
         parking=entry.parking,
     )

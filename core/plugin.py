@@ -29,6 +29,7 @@ import httpx
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
 
+from .auth import Authentication, Custom
 from .errors import DeliveryError, PluginError
 from .http import RequestDefaults, Requester
 from .profiles import Profiles
@@ -177,6 +178,8 @@ class Destination(Generic[SettingsT]):
     presets: Sequence[Preset] = ()
     #: Headers and base URL for every request, computed once from the validated settings.
     request_defaults: Callable[[SettingsT], RequestDefaults] | None = None
+    #: How requests are authenticated (Custom, Basic or OAuth2), and how to test credentials.
+    authentication: Authentication = dataclass_field(default_factory=Custom)
     #: Turns a non-2xx answer into a DeliveryError; the default is errors.error_for_response.
     classify_response: Callable[[httpx.Response], DeliveryError] | None = None
     retry: RetryPolicy = dataclass_field(default_factory=RetryPolicy)
@@ -201,6 +204,7 @@ class Destination(Generic[SettingsT]):
         for preset in self.presets:
             if preset.action not in slugs:
                 raise PluginError(f"destination {self.slug!r}: preset {preset.name!r} names unknown action {preset.action!r}")
+        self.authentication.check(self.settings, self.slug)
 
     def action(self, slug: str) -> Action[Any]:
         for action in self.actions:

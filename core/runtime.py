@@ -24,6 +24,7 @@ from typing import Any, TextIO
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from .auth import MemoryTokenStore, OAuth2, OAuth2Session, TokenStore
 from .batching import Batcher, BatchItem
 from .config import (
     CompiledDestination,
@@ -37,7 +38,7 @@ from .config import (
 from .dryrun import DryRunTransport
 from .errors import DeliveryError, InvalidEvent, MappingFailed, PayloadValidationError
 from .events import ordering_key, validate_event
-from .http import Requester, make_transport
+from .http import RequestDefaults, Requester, make_transport
 from .ordering import PersonLocks
 from .outcome import ErrorInfo, Outcome, Status
 from .plugin import Context
@@ -91,7 +92,8 @@ class Runtime:
     ``dry_run`` (a text stream), nothing is sent: every request is written there, secrets masked.
     ``state`` (a :class:`~destkit.state.StateStore`, or a location: a path or a
     ``postgresql://`` URL, opened on start and closed on exit) keeps the profiles of
-    profile-request destinations.
+    profile-request destinations. ``tokens`` keeps OAuth2 tokens refreshed while running, so
+    the next run starts from them (in memory unless given).
     """
 
     def __init__(
@@ -105,6 +107,7 @@ class Runtime:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         dry_run: TextIO | None = None,
         state: StateStore | str | os.PathLike[str] | None = None,
+        tokens: TokenStore | None = None,
     ) -> None:
         if isinstance(config, Config):
             self.config = config
@@ -121,6 +124,7 @@ class Runtime:
         self.state = state if isinstance(state, StateStore) else None
         self._state_path = None if state is None or isinstance(state, StateStore) else state
         self._profiles: dict[str, Profiles | None] = {}
+        self.tokens: TokenStore = tokens if tokens is not None else MemoryTokenStore()
         self._transport: httpx.AsyncBaseTransport | None = None
         self._requesters: dict[str, Requester] = {}
         self._batchers: dict[int, Batcher] = {}
@@ -157,20 +161,46 @@ class Runtime:
                 transport = self._transport
                 if self.dry_run is not None:  # nothing is sent: each request is printed and answered here
                     transport = DryRunTransport(self.dry_run, self.redact, dest.plugin.dry_run_answer)
-                self._requesters[dest.name] = Requester(
-                    transport,
-                    dest.request_defaults,
-                    dest.plugin.classify_response,
-                    self.config.runtime.timeout,
-                    redact=self.redact,
-                )
                 self._loggers[dest.name] = _RedactingLogger(
                     logging.getLogger(f"destkit.destinations.{dest.plugin.slug}"), self.redact
                 )
                 self._profiles[dest.name] = self._profiles_of(dest.name)
+                self._requesters[dest.name] = self._requester(dest, transport)
             if sub.batch is not None:
                 size = sub.batch.size or sub.action.batch_size
                 self._batchers[id(sub)] = Batcher(size, sub.batch.max_wait, self._batch_sender(sub))
+
+    def _requester(self, dest: CompiledDestination, transport: httpx.AsyncBaseTransport) -> Requester:
+        """The destination's ``ctx.http``, with its OAuth2 session when it has one."""
+
+        def plain(defaults: RequestDefaults, auth: OAuth2Session | None = None) -> Requester:
+            classify, timeout = dest.plugin.classify_response, self.config.runtime.timeout
+            return Requester(transport, defaults, classify, timeout, redact=self.redact, auth=auth)
+
+        scheme = dest.plugin.authentication
+        if not isinstance(scheme, OAuth2):
+            return plain(dest.request_defaults)
+        # The token endpoint gets no credential of the destination's: only what the plugin sends.
+        renewing = self._context_for(dest, plain(RequestDefaults(base_url=dest.request_defaults.base_url)))
+        session = scheme.session(renewing, key=f"oauth2/{dest.name}", store=self.tokens, learnt=self.redact.add)
+        return plain(dest.request_defaults, session)
+
+    def context(self, destination: str) -> Context[Any]:
+        """A context for calls outside an event, such as the plugin's ``test_authentication``."""
+        for sub in self.subscriptions:
+            if sub.destination.name == destination:
+                return self._context_for(sub.destination, self._requesters[destination])
+        raise KeyError(destination)
+
+    def _context_for(self, dest: CompiledDestination, http: Requester, subscription: str = "") -> Context[Any]:
+        return Context(
+            settings=dest.settings,
+            http=http,
+            destination=dest.name,
+            subscription=subscription,
+            logger=self._loggers[dest.name],  # type: ignore[arg-type]
+            profiles=self._profiles[dest.name],
+        )
 
     def _profiles_of(self, destination: str) -> Profiles | None:
         if self.dry_run is not None:
@@ -304,16 +334,9 @@ class Runtime:
         return outcome(Status.FAILED, attempts, ErrorInfo("PLUGIN_ERROR", message))
 
     def _context(self, sub: CompiledSubscription, events: list[dict[str, Any]]) -> Context[Any]:
-        dest = sub.destination
-        return Context(
-            settings=dest.settings,
-            http=self._requesters[dest.name],
-            destination=dest.name,
-            subscription=sub.name,
-            logger=self._loggers[dest.name],  # type: ignore[arg-type]
-            events=events,
-            profiles=self._profiles[dest.name],
-        )
+        context = self._context_for(sub.destination, self._requesters[sub.destination.name], sub.name)
+        context.events = events
+        return context
 
     def _batch_sender(self, sub: CompiledSubscription) -> Callable[[list[BatchItem]], Awaitable[list[tuple[Any, int]]]]:
         perform_batch = sub.action.perform_batch

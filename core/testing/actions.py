@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from ..auth import TokenStore
 from ..outcome import Outcome
 from ..plugin import Destination
 from ..registry import Registry
@@ -67,6 +68,7 @@ async def _deliver(
     respond: ResponseHandler | None,
     retry: Mapping[str, Any] | None,
     state: StateStore | str | os.PathLike[str] | None,
+    tokens: TokenStore | None,
     batch: Mapping[str, Any] | None,
 ) -> tuple[list[Outcome], RecordingTransport, list[float], float]:
     """Deliver ``events`` to one subscription of ``action`` (its trigger bypassed)."""
@@ -96,6 +98,7 @@ async def _deliver(
         transport=transport,
         sleep=no_sleep,
         state=state,
+        tokens=tokens,
     )
     clock = asyncio.get_running_loop()
     async with runtime:
@@ -115,6 +118,7 @@ async def arun_action(
     respond: ResponseHandler | None = None,
     retry: Mapping[str, Any] | None = None,
     state: StateStore | str | os.PathLike[str] | None = None,
+    tokens: TokenStore | None = None,
 ) -> ActionRun:
     """Run one action of ``destination`` on ``event`` through the runtime, offline.
 
@@ -128,6 +132,7 @@ async def arun_action(
         retry: the destination's retry policy (``{"max_attempts": 1}``...).
         state: the state store (or its location, opened for the run) the action's
             ``ctx.profiles`` keeps profiles in.
+        tokens: where OAuth2 tokens are kept between runs (in memory, for this run, by default).
 
     Returns:
         The outcome, the requests made and the waits between attempts (recorded, not slept).
@@ -143,6 +148,7 @@ async def arun_action(
         respond=respond,
         retry=retry,
         state=state,
+        tokens=tokens,
         batch=batch,
     )
     return ActionRun(transport.requests, sleeps, outcome=outcomes[0])
@@ -159,6 +165,7 @@ async def arun_batch(
     respond: ResponseHandler | None = None,
     retry: Mapping[str, Any] | None = None,
     state: StateStore | str | os.PathLike[str] | None = None,
+    tokens: TokenStore | None = None,
 ) -> BatchRun:
     """Run ``events`` through one action's batching (``perform_batch``), offline.
 
@@ -169,7 +176,7 @@ async def arun_batch(
             one after the other, as the runtime keeps each person's order.
         batch: the subscription's ``batch:`` options (``size``, ``max_wait``); the action's
             own batch size and a 1-second wait by default.
-        settings, mapping, respond, retry, state: as :func:`arun_action` takes them.
+        settings, mapping, respond, retry, state, tokens: as :func:`arun_action` takes them.
 
     Returns:
         One outcome per event in the events' order, the requests made, the waits between
@@ -185,6 +192,7 @@ async def arun_batch(
         respond=respond,
         retry=retry,
         state=state,
+        tokens=tokens,
         batch=batch or {},
     )
     return BatchRun(transport.requests, sleeps, outcomes=outcomes, elapsed=elapsed)
