@@ -9,6 +9,7 @@ import click
 
 from .. import __version__
 from ..errors import DestkitError
+from .check import check
 from .destinations import destinations
 from .dlq import dlq
 from .init import init
@@ -35,6 +36,7 @@ cli.add_command(destinations)
 cli.add_command(map_command)
 cli.add_command(trigger_command)
 cli.add_command(validate)
+cli.add_command(check)
 cli.add_command(init)
 cli.add_command(sandbox)
 cli.add_command(parked)

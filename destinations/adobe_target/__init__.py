@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import httpx
 
-from destkit import DeliveryError, Destination, RateLimited
+from destkit import Custom, DeliveryError, Destination, RateLimited
 from destkit.errors import error_for_response
 
 from . import update_profile, update_profiles_batch, upsert_profile
 from .dry_run import dry_run_answer
 from .sandbox import start_sandbox
-from .settings import Settings, request_defaults
+from .settings import Settings, request_defaults, test_authentication
 
 
 def classify_response(response: httpx.Response) -> DeliveryError:
@@ -40,6 +40,7 @@ destination = Destination(
     settings=Settings,
     actions=[update_profile.action, update_profiles_batch.action, upsert_profile.action],
     request_defaults=request_defaults,
+    authentication=Custom(test_authentication=test_authentication),
     classify_response=classify_response,
     sandbox=start_sandbox,
     dry_run_answer=dry_run_answer,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from destkit import RequestDefaults
+from destkit import Context, RequestDefaults
 
 _CLIENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -53,3 +54,12 @@ def request_defaults(settings: Settings) -> RequestDefaults:
     if settings.bearer_token is not None:
         headers["Authorization"] = f"Bearer {settings.bearer_token.get_secret_value()}"
     return RequestDefaults(base_url=settings.url, headers=headers)
+
+
+async def test_authentication(ctx: Context[Settings]) -> None:
+    """Ask the profile API for a visitor no one has: a 404 (or a profile) means Target knows the
+    client code and accepts the token; a 401 or 403 does not."""
+    client = quote(ctx.settings.client_code, safe="")
+    response = await ctx.http.get(f"/rest/v1/profiles/thirdPartyId/destkit-check?client={client}", raise_for_status=False)
+    if response.status_code not in (200, 404):
+        raise ctx.http.classify(response)
