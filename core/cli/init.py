@@ -20,6 +20,7 @@ _LAYOUT = {
     "settings.py.tmpl": "{package}/settings.py",
     "send_event.py.tmpl": "{package}/send_event.py",
     "test_send_event.py.tmpl": "tests/test_send_event.py",
+    "test_standard.py.tmpl": "tests/test_standard.py",
 }
 
 

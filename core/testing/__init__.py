@@ -12,7 +12,8 @@
 
 ``run_action`` (one event) and ``run_batch`` (many, through the action's batching) go through
 the real runtime (mapping, payload validation, batching, retries, error reading) with a
-:class:`RecordingTransport` in place of the network, on virtual time. For integration tests,
+:class:`RecordingTransport` in place of the network, on virtual time. ``standard_tests``
+checks a destination against the framework's own rules in one line. For integration tests,
 :class:`LoopbackServer` is a real HTTP server on 127.0.0.1 (uvicorn, in a background thread)
 serving a handler function or any ASGI application.
 """
@@ -23,6 +24,7 @@ from .actions import ActionRun, BatchRun, arun_action, arun_batch, run_action, r
 from .clock import VirtualClockLoop, VirtualClockPolicy
 from .events import EVENT_TYPES, make_event
 from .server import HandlerApp, LoopbackServer, RecordedRequest, Reply
+from .standard import StandardSuite, sample_events, standard_tests
 from .transport import RecordingTransport, ResponseHandler, json_reply
 
 __all__ = [
@@ -37,6 +39,9 @@ __all__ = [
     "RecordingTransport",
     "ResponseHandler",
     "json_reply",
+    "standard_tests",
+    "StandardSuite",
+    "sample_events",
     "VirtualClockLoop",
     "VirtualClockPolicy",
     "LoopbackServer",

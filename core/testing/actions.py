@@ -27,7 +27,7 @@ from ..state import StateStore
 from .clock import VirtualClockLoop
 from .transport import RecordingTransport, ResponseHandler
 
-__all__ = ["ActionRun", "BatchRun", "arun_action", "run_action", "arun_batch", "run_batch"]
+__all__ = ["ActionRun", "BatchRun", "arun_action", "run_action", "arun_batch", "run_batch", "single_subscription"]
 
 
 @dataclass
@@ -58,6 +58,35 @@ class BatchRun(_Recorded):
     elapsed: float = field(kw_only=True)
 
 
+def single_subscription(
+    destination: Destination[Any],
+    action: str,
+    events: Sequence[dict[str, Any]],
+    *,
+    settings: Mapping[str, Any] | None = None,
+    mapping: Mapping[str, Any] | None = None,
+    batch: Mapping[str, Any] | None = None,
+    retry: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A config with one destination and one subscription of ``action``, whose trigger takes
+    every event of the types in ``events`` (so the action's own trigger is bypassed)."""
+    types = sorted({str(event.get("type")) for event in events})
+    subscription: dict[str, Any] = {"name": "test", "action": action, "trigger": " or ".join(f'type = "{t}"' for t in types)}
+    if mapping:
+        subscription["mapping"] = dict(mapping)
+    if batch is not None:
+        subscription["batch"] = dict(batch)
+    entry: dict[str, Any] = {
+        "name": destination.slug,
+        "type": destination.slug,
+        "settings": dict(settings or {}),
+        "subscriptions": [subscription],
+    }
+    if retry is not None:
+        entry["retry"] = dict(retry)
+    return {"destinations": [entry]}
+
+
 async def _deliver(
     destination: Destination[Any],
     action: str,
@@ -78,22 +107,8 @@ async def _deliver(
     async def no_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    types = sorted({str(event.get("type")) for event in events})
-    subscription: dict[str, Any] = {"name": "test", "action": action, "trigger": " or ".join(f'type = "{t}"' for t in types)}
-    if mapping:
-        subscription["mapping"] = dict(mapping)
-    if batch is not None:
-        subscription["batch"] = dict(batch)
-    entry: dict[str, Any] = {
-        "name": destination.slug,
-        "type": destination.slug,
-        "settings": dict(settings or {}),
-        "subscriptions": [subscription],
-    }
-    if retry is not None:
-        entry["retry"] = dict(retry)
     runtime = Runtime(
-        {"destinations": [entry]},
+        single_subscription(destination, action, events, settings=settings, mapping=mapping, batch=batch, retry=retry),
         registry=Registry.of(destination),
         transport=transport,
         sleep=no_sleep,
