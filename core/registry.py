@@ -2,6 +2,8 @@
 
 The built-in destinations register the same way, in destkit's own ``pyproject.toml``. A
 plugin that fails to import does not hide the others: it is reported by name when asked for.
+Neither does a slug two installed packages claim: it is an error naming both, never one
+silently replacing the other (a plugin cannot shadow a built-in).
 """
 
 from __future__ import annotations
@@ -25,12 +27,21 @@ class Registry:
 
     destinations: dict[str, Destination[Any]] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)
+    #: The package that registered each slug, when it came from an entry point.
+    packages: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_entry_points(cls) -> Registry:
         registry = cls()
+        claims: dict[str, list[EntryPoint]] = {}
         for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-            registry._load(entry_point)
+            claims.setdefault(entry_point.name, []).append(entry_point)
+        for slug, claimants in claims.items():
+            if len(claimants) > 1:
+                packages = " and ".join(f"{_package(claimant)} ({claimant.value})" for claimant in claimants)
+                registry.broken[slug] = f"claimed by two packages, {packages}: uninstall one of them"
+            else:
+                registry._load(claimants[0])
         return registry
 
     @classmethod
@@ -55,6 +66,16 @@ class Registry:
             )
             return
         self.add(loaded)
+        self.packages[loaded.slug] = _package(entry_point)
+
+    def owner(self, slug: str) -> str | None:
+        """Who has ``slug``, in words: its package, or what makes it unusable; None if no one."""
+        if slug in self.broken:
+            return self.broken[slug]
+        if slug in self.destinations:
+            package = self.packages.get(slug)
+            return self.destinations[slug].name + (f", from package {package}" if package else "")
+        return None
 
     def add(self, destination: Destination[Any]) -> None:
         self.destinations[destination.slug] = destination
@@ -72,6 +93,11 @@ class Registry:
 
     def as_mapping(self) -> Mapping[str, Destination[Any]]:
         return dict(self.destinations)
+
+
+def _package(entry_point: EntryPoint) -> str:
+    dist = entry_point.dist
+    return dist.name if dist is not None else entry_point.value.split(":")[0].split(".")[0]
 
 
 _default: Registry | None = None

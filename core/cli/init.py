@@ -10,6 +10,8 @@ from string import Template
 
 import click
 
+from ..registry import default_registry
+
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 
 # template file -> where it goes, relative to the new project
@@ -31,6 +33,9 @@ def init(name: str, directory: str | None) -> None:
     """Create a destination plugin package NAME (lower-case, words joined by '-')."""
     if not _NAME.match(name):
         raise click.UsageError(f"NAME {name!r} must be lower-case letters and digits, words joined by '-' (e.g. acme-crm)")
+    taken = default_registry().owner(name)
+    if taken is not None:
+        raise click.UsageError(f"NAME {name!r} is the slug of an installed destination ({taken}): choose another")
     target = Path(directory or f"destkit-{name}")
     if target.exists() and any(target.iterdir()):
         click.echo(f"error: {target} already exists and is not empty", err=True)
