@@ -54,4 +54,5 @@ def init(name: str, directory: str | None) -> None:
         text = Template(templates.joinpath(template_name).read_text(encoding="utf-8")).substitute(values)
         path.write_text(text, encoding="utf-8")
     click.echo(f"created {target}/ (package {package}, destination slug {name!r})")
-    click.echo(f"next: cd {target} && pip install -e '.[test]' && pytest")
+    click.echo(f"next: cd {target} && pip install --find-links DIR -e '.[test]' && pytest")
+    click.echo("  (destkit is on no package index: DIR holds its wheel, which `make wheel` writes to dist/ in its checkout)")

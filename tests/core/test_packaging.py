@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
 import zipfile
 from pathlib import Path
@@ -23,14 +21,8 @@ def test_every_package_folder_is_declared() -> None:
     assert found == declared
 
 
-def test_the_wheel_installs_destkit_only(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (wheel,) = tmp_path.glob("destkit-*.whl")
+def test_the_wheel_installs_destkit_only(destkit_wheel: Path) -> None:
+    wheel = destkit_wheel
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names}
     assert top_level == {"destkit", wheel.name.split("-py3")[0] + ".dist-info"}
