@@ -29,7 +29,7 @@ def compile_one(entry: dict[str, Any], environ: dict[str, str] | None = None) ->
         (
             destination(type="nope"),
             "destination 'hook' (destinations[0]): no destination 'nope' is installed (installed: adobe-target, "
-            "adobe-target-edge, custom-personalization, custom-personalization-with-attributes, webhook)",
+            "adobe-target-edge, custom-personalization, custom-personalization-with-attributes, hubspot, webhook)",
         ),
         (destination(settings={}), "destination 'hook' (destinations[0]): settings: url: missing"),
         (destination(settings={"url": "ftp://x"}), "settings: url: Value error, must start with http:// or https://"),
