@@ -22,12 +22,12 @@ def free_port() -> int:
 
 
 class Sandbox:
-    """``destkit sandbox adobe-target`` as a real process."""
+    """``destkit sandbox adobe-target`` (or another destination's, by ``kind``) as a real process."""
 
-    def __init__(self, *options: str, profiles: list[Any] | None = None, folder: Path) -> None:
+    def __init__(self, *options: str, profiles: list[Any] | None = None, folder: Path, kind: str = "adobe-target") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [DESTKIT, "sandbox", "adobe-target", "--port", str(self.port), *options]
+        args = [DESTKIT, "sandbox", kind, "--port", str(self.port), *options]
         if profiles is not None:
             path = folder / "profiles.json"
             path.write_text(json.dumps(profiles))
@@ -51,8 +51,12 @@ class Sandbox:
         return int(profile["updates"]) if profile is not None else 0
 
     def stats(self) -> dict[str, Any]:
-        data: dict[str, Any] = httpx.get(f"{self.url}/_sandbox/stats").json()
+        data: dict[str, Any] = self.get("/_sandbox/stats")
         return data
+
+    def get(self, path: str) -> Any:
+        """What the sandbox answers to ``GET path`` (its inspection endpoints), as JSON."""
+        return httpx.get(f"{self.url}{path}").json()
 
     def stop(self) -> None:
         self.process.terminate()
