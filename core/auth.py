@@ -192,13 +192,14 @@ class OAuth2(Authentication):
 
 
 class TokenStore(Protocol):
-    """Where refreshed tokens are kept between runs: the state store implements it."""
+    """Where refreshed tokens are kept between runs. The state store's contract has the same
+    two methods, so a :class:`~destkit.state.StateStore` is one."""
 
-    async def load(self, key: str) -> dict[str, Any] | None:
+    async def load_token(self, key: str) -> dict[str, Any] | None:
         """The value saved under ``key``, or None."""
         ...
 
-    async def save(self, key: str, value: dict[str, Any]) -> None:
+    async def save_token(self, key: str, value: dict[str, Any]) -> None:
         """Keep ``value`` under ``key``, replacing what was there."""
         ...
 
@@ -209,11 +210,11 @@ class MemoryTokenStore:
     def __init__(self) -> None:
         self._values: dict[str, dict[str, Any]] = {}
 
-    async def load(self, key: str) -> dict[str, Any] | None:
+    async def load_token(self, key: str) -> dict[str, Any] | None:
         value = self._values.get(key)
         return dict(value) if value is not None else None
 
-    async def save(self, key: str, value: dict[str, Any]) -> None:
+    async def save_token(self, key: str, value: dict[str, Any]) -> None:
         self._values[key] = dict(value)
 
 
@@ -288,7 +289,7 @@ class OAuth2Session:
             self.refreshes += 1
             self._adopt(renewed)
             record = {"access_token": renewed.access_token, "refresh_token": renewed.refresh_token}
-            await self._store.save(self._key, {**record, "expires_at": renewed.expires_at, "origin": self._origin})
+            await self._store.save_token(self._key, {**record, "expires_at": renewed.expires_at, "origin": self._origin})
 
     def _adopt(self, tokens: OAuth2Tokens | None) -> None:
         if tokens is not None and tokens != self.tokens:
@@ -296,7 +297,7 @@ class OAuth2Session:
             self._on_new_tokens(self.tokens)
 
     async def _saved(self) -> OAuth2Tokens | None:
-        saved = await self._store.load(self._key)
+        saved = await self._store.load_token(self._key)
         if not saved or saved.get("origin") != self._origin or not saved.get("access_token"):
             return None
         expires_at = saved.get("expires_at")

@@ -25,6 +25,7 @@ from destkit import (
     Runtime,
     field,
 )
+from destkit.state import open_store
 from destkit.testing import RecordingTransport, arun_action, make_event, run_action
 
 TOKEN_URL = "https://auth.example.com/token"
@@ -178,9 +179,9 @@ def test_the_next_run_starts_from_the_refreshed_token() -> None:
 def test_a_saved_token_past_its_expiry_is_refreshed_before_it_is_used() -> None:
     api, tokens = Api(valid="at-someone-else"), MemoryTokenStore()
     run_action(OAUTH, "send", make_event("track"), settings=CONFIGURED, respond=api, tokens=tokens)
-    saved = asyncio.run(tokens.load("oauth2/tokened"))
+    saved = asyncio.run(tokens.load_token("oauth2/tokened"))
     assert saved is not None and saved["access_token"] == "at-renewed-1"
-    asyncio.run(tokens.save("oauth2/tokened", {**saved, "expires_at": time.time() - 1}))  # its half hour went by
+    asyncio.run(tokens.save_token("oauth2/tokened", {**saved, "expires_at": time.time() - 1}))  # its half hour went by
     api.seen.clear()
     run_action(OAUTH, "send", make_event("track"), settings=CONFIGURED, respond=api, tokens=tokens)
     assert api.seen == ["Bearer at-renewed-2"]  # refreshed first: no request carried the dead token
@@ -221,3 +222,12 @@ def test_a_scheme_reading_settings_the_plugin_lacks_is_refused(authentication: A
 async def test_an_async_test_can_run_an_oauth2_action_too() -> None:
     run = await arun_action(OAUTH, "send", make_event("track"), settings=CONFIGURED, respond=Api())
     assert run.outcome.status == "delivered"
+
+
+async def test_a_state_store_keeps_refreshed_tokens_for_the_next_run(state_location: str) -> None:
+    api = Api(valid="at-someone-else")
+    for _ in range(2):  # two runs, as two processes would be, on one store
+        async with open_store(state_location) as store:
+            run = await arun_action(OAUTH, "send", make_event("track"), settings=CONFIGURED, respond=api, tokens=store)
+            assert run.outcome.status == "delivered"
+    assert api.refreshes == 1 and api.seen[-1] == "Bearer at-renewed-1"
