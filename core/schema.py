@@ -26,16 +26,20 @@ def describe_fields(model: type[BaseModel]) -> list[dict[str, Any]]:
                 "required": name in required,
                 "default": prop.get("default"),
                 "default_mapping": mappings.get(name),
-                "secret": prop.get("format") == "password" or _has_secret(prop),
+                "secret": _is_secret(prop),
                 "description": prop.get("description", ""),
             }
         )
     return rows
 
 
-def _has_secret(prop: dict[str, Any]) -> bool:
-    extra = prop.get("additionalProperties")
-    return isinstance(extra, dict) and extra.get("format") == "password"
+def _is_secret(prop: dict[str, Any]) -> bool:
+    """A SecretStr, optional (``anyOf`` with null) or as the values of a dict, is a secret."""
+    if prop.get("format") == "password":
+        return True
+    values = prop.get("additionalProperties")
+    options = prop.get("anyOf", [])
+    return (isinstance(values, dict) and _is_secret(values)) or any(_is_secret(option) for option in options)
 
 
 def _type_of(prop: dict[str, Any], schema: dict[str, Any]) -> str:
