@@ -1,10 +1,14 @@
-"""``destkit sandbox hubspot``: serve the HubSpot sandbox in the foreground, on uvicorn."""
+"""``destkit sandbox hubspot``: serve the HubSpot sandbox in the foreground, until stopped."""
 
 from __future__ import annotations
 
 import json
+import signal
+import threading
 
 import click
+
+from destkit.testing import LoopbackServer
 
 from .sandbox import HubSpotSandbox
 
@@ -47,8 +51,6 @@ def command(
     seed: int | None,
 ) -> None:
     """A local HubSpot: OAuth token renewal, contacts batch upsert, custom events, limits, faults."""
-    import uvicorn
-
     if not 0.0 <= fault_rate <= 1.0:
         raise click.BadParameter("a fraction between 0 and 1", param_hint="--fault-rate")
     if not private_tokens and not refresh_tokens:
@@ -71,9 +73,20 @@ def command(
         latency_ms=latency_ms,
         seed=seed,
     )
-    click.echo(f"HubSpot sandbox on http://{host}:{port} (portal {portal_id})", err=True)
-    click.echo(f"inspect: http://{host}:{port}/_sandbox/stats, /_sandbox/contacts and /_sandbox/events", err=True)
+    server = LoopbackServer(app=sandbox.app, host=host, port=port)
+    try:  # bound before anything is announced: a port that is taken is a usage error naming it
+        server.start()
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    click.echo(f"HubSpot sandbox on {server.url} (portal {portal_id})", err=True)
+    click.echo(f"inspect: {server.url}/_sandbox/stats, /_sandbox/contacts and /_sandbox/events", err=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
     try:
-        uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
     finally:
+        server.stop()
         click.echo(json.dumps(sandbox.stats_summary()), err=True)

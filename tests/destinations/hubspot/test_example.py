@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -69,3 +70,10 @@ def test_an_unknown_sandbox_option_is_a_config_error(tmp_path: Path) -> None:
     )
     result = destkit("check", "--config", str(config), "--sandbox", env={})
     assert result.returncode == 2 and "unknown sandbox option(s) burts (known: burst, daily," in result.stderr
+
+
+def test_the_sandbox_command_refuses_a_taken_port_naming_it() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        result = destkit("sandbox", "hubspot", "--port", port, "--private-app-token", "pat-1", env={})
+    assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
