@@ -93,7 +93,7 @@ class Runtime:
     ``state`` (a :class:`~destkit.state.StateStore`, or a location: a path or a
     ``postgresql://`` URL, opened on start and closed on exit) keeps the profiles of
     profile-request destinations. ``tokens`` keeps OAuth2 tokens refreshed while running, so
-    the next run starts from them (in memory unless given).
+    the next run starts from them: the state store when there is one, else memory.
     """
 
     def __init__(
@@ -124,6 +124,7 @@ class Runtime:
         self.state = state if isinstance(state, StateStore) else None
         self._state_path = None if state is None or isinstance(state, StateStore) else state
         self._profiles: dict[str, Profiles | None] = {}
+        self._given_tokens = tokens
         self.tokens: TokenStore = tokens if tokens is not None else MemoryTokenStore()
         self._transport: httpx.AsyncBaseTransport | None = None
         self._requesters: dict[str, Requester] = {}
@@ -155,6 +156,8 @@ class Runtime:
             store = open_store(self._state_path)
             await store.open()
             self.state = store
+        if self._given_tokens is None and self.state is not None and self.dry_run is None:
+            self.tokens = self.state  # refreshed tokens outlive the process: a restart starts from them
         for sub in self.subscriptions:
             dest = sub.destination
             if dest.name not in self._requesters:

@@ -231,3 +231,12 @@ async def test_a_state_store_keeps_refreshed_tokens_for_the_next_run(state_locat
             run = await arun_action(OAUTH, "send", make_event("track"), settings=CONFIGURED, respond=api, tokens=store)
             assert run.outcome.status == "delivered"
     assert api.refreshes == 1 and api.seen[-1] == "Bearer at-renewed-1"
+
+
+async def test_a_runtime_keeps_refreshed_tokens_in_its_state_store_by_default(state_location: str) -> None:
+    """No tokens= given: a restart on the same store starts from the refreshed token, not the expired one."""
+    api = Api(valid="at-someone-else")
+    for _ in range(2):
+        run = await arun_action(OAUTH, "send", make_event("track"), settings=CONFIGURED, respond=api, state=state_location)
+        assert run.outcome.status == "delivered"
+    assert api.refreshes == 1 and api.seen[-1] == "Bearer at-renewed-1"
