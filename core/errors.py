@@ -7,6 +7,8 @@
     │   ├── MappingError            a field mapping: carries ``pointer`` (JSON pointer inside it)
     │   └── TriggerSyntaxError      a trigger expression: carries ``column`` and ``expected``
     ├── PluginError                 a destination plugin is declared wrongly or cannot be found
+    ├── EventJSONError              bytes that are not an event's JSON (also a ValueError):
+    │                               not UTF-8 or JSON, too deep, a non-finite number; ``where``
     └── DeliveryError               one delivery went wrong: ``code``, ``status``, ``retryable``,
         │                           ``retry_after``; the retry policy reads these and nothing else
         ├── InvalidEvent                    INVALID_EVENT            the event breaks the Segment spec
@@ -52,6 +54,7 @@ __all__ = [
     "MappingWarning",
     "TriggerWarning",
     "PluginError",
+    "EventJSONError",
     "DeliveryError",
     "InvalidEvent",
     "MappingFailed",
@@ -165,6 +168,15 @@ class ErrorResponse:
 
 def _unchanged(text: str) -> str:
     return text
+
+
+class EventJSONError(DestkitError, ValueError):
+    """Bytes that cannot be an event's JSON; ``reason`` says what is wrong, ``where`` where (a line and column, or a path)."""
+
+    def __init__(self, reason: str, where: str = "") -> None:
+        self.reason = reason
+        self.where = where
+        super().__init__(f"{reason} at {where}" if where else reason)
 
 
 class DeliveryError(DestkitError):
