@@ -89,16 +89,19 @@ def test_every_kind_of_bad_line_is_invalid_with_its_reason_and_the_run_goes_on(t
     reasons = {line: (r["status"], r["error"]["message"] if r["error"] else None) for line, r in results.items()}
     expected = {
         1: ("delivered", None),
-        2: ("invalid", "not JSON: Expecting property name enclosed in double quotes at column 2"),
+        2: ("invalid", "not JSON: key must be a string at line 1 column 2"),
         3: ("invalid", "not a JSON object but an array"),
         4: ("invalid", "type: missing (expected one of identify, track, page, screen, group, alias)"),
         5: ("invalid", "type: unknown call type 'launch' (expected one of identify, track, page, screen, group, alias)"),
         6: ("invalid", "identify: needs a userId or an anonymousId"),
         7: ("invalid", "track: event: missing"),
         8: ("invalid", "event is 33,088 bytes; the limit is 32,768 (32 KB)"),
-        9: ("invalid", "not valid UTF-8 (byte 36)"),  # the Latin-1 \xe9 of caf\xe9
+        9: ("invalid", "not valid UTF-8 at byte 36"),  # the Latin-1 \xe9 of caf\xe9
         11: ("delivered", None),
-        12: ("invalid", "truncated last line: no newline at the end and not complete JSON (Unterminated string starting at)"),
+        12: (
+            "invalid",
+            "truncated last line: no newline at the end and not JSON: EOF while parsing a string at line 1 column 55",
+        ),
     }
     assert reasons == expected
     assert delivered == 2
@@ -237,3 +240,51 @@ def test_a_real_process_reads_standard_input() -> None:
     )
     assert result.returncode == 1
     assert b"replay events=245" in result.stdout
+
+
+HOSTILE_LINES = [
+    (
+        b'{"type": "track", "userId": "u", "event": "E", "properties": {"deep": ' + b"[" * 1100 + b"]" * 1100 + b"}}",
+        "nested deeper",
+    ),
+    (b'{"type": "identify", "userId": "u", "traits": {"plan": NaN}}', "NaN is not a JSON number (not finite)"),
+    (b'{"type": "identify", "userId": "u", "traits": {"plan": Infinity}}', "Infinity is not a JSON number (not finite)"),
+    (b'{"type": "identify", "userId": "u", "traits": {"plan": 1e999}}', "too large to be finite (over 1.8e308) at $.traits.plan"),
+    (b'{"type": "identify", "userId": "\\ud800", "traits": {}}', "not valid Unicode"),
+    (None, "event is 134,217,786 bytes; the limit is 32,768"),  # a 128 MB line, written a piece at a time
+]
+# Runs a command and reports its peak memory. A child's own figure would count its parent's:
+# Linux carries the memory high-water mark of the process that forked it across exec.
+PEAK_RSS = (
+    "import os, subprocess, sys; child = subprocess.Popen(sys.argv[1:]); _, status, usage = os.wait4(child.pid, 0); "
+    "print(f'peak_kb={usage.ru_maxrss}', file=sys.stderr); sys.exit(os.waitstatus_to_exitcode(status))"
+)
+
+
+def test_hostile_lines_in_a_gzip_are_invalid_and_the_run_goes_on_in_flat_memory(tmp_path: Path) -> None:
+    good = json.dumps({"type": "identify", "userId": "u-ok", "traits": {"plan": "pro"}}).encode()
+    source = tmp_path / "hostile.jsonl.gz"
+    with gzip.open(source, "wb", compresslevel=1) as out:
+        for line, _ in HOSTILE_LINES:
+            if line is None:
+                out.write(b'{"type": "identify", "userId": "u", "traits": {"pad": "')
+                for _ in range(128):
+                    out.write(b"x" * (1 << 20))
+                line = b'"}}'
+            out.write(line + b"\n" + good + b"\n")
+    report = tmp_path / "report.json"
+    with LoopbackServer() as server:
+        config = webhook_config(tmp_path, server.url)
+        command = [DESTKIT, "replay", str(source), "--config", str(config), "--no-state", "--report", str(report), "-q"]
+        result = subprocess.run([sys.executable, "-c", PEAK_RSS, *command], capture_output=True, text=True, timeout=120)
+    peak_kb = int(result.stderr.rpartition("peak_kb=")[2])
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("peak_kb=")  # nothing else: no traceback
+    results = {r["line"]: r for r in report_of(report)["results"]}
+    assert set(results) == set(range(1, 2 * len(HOSTILE_LINES) + 1))  # every line accounted for
+    for index, (_, words) in enumerate(HOSTILE_LINES):
+        refused, after = results[2 * index + 1], results[2 * index + 2]
+        assert refused["status"] == "invalid" and words in refused["error"]["message"], refused
+        assert after["status"] == "delivered"
+    assert len(server.requests) == len(HOSTILE_LINES)
+    assert peak_kb < 128 * 1024  # the 128 MB line was never held whole
