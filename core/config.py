@@ -136,12 +136,20 @@ class Config(_Strict):
     _serve_problem: str | None = PrivateAttr(None)
 
     def serve_options(self) -> ServeOptions:
-        """The ``serve:`` block, for the service. Only the service needs it, so a variable it
-        names and the environment lacks stops ``destkit serve`` (and ``validate``), here, not
-        a replay of the same file."""
+        """The ``serve:`` block, for the service, checked as the service needs it: with at least
+        one non-empty write key. Only the service needs it, so a variable it names and the
+        environment lacks stops ``destkit serve`` (and ``validate``), here, not a replay of the
+        same file."""
         if self._serve_problem is not None:
             raise ConfigError(self._serve_problem)
+        if not any(key.get_secret_value() for key in self.serve.write_keys):
+            raise ConfigError(f"{self.source}: serve needs at least one write key (serve: {{write_keys: [...]}})")
         return self.serve
+
+    @property
+    def declares_serve(self) -> bool:
+        """Whether the file has a ``serve:`` block (which ``destkit validate`` then checks as serve would)."""
+        return "serve" in self.model_fields_set or self._serve_problem is not None
 
 
 @dataclass(frozen=True)
@@ -262,9 +270,9 @@ def interpolate_env(value: Any, where: str, environ: Mapping[str, str] | None = 
             if match.group(0) == "$${":
                 return "${"
             name, default = match.group(1), match.group(2)
-            if name in env:
+            if env.get(name) or (name in env and default is None):
                 return env[name]
-            if default is not None:
+            if default is not None:  # unset or empty, as a shell's ${VAR:-default} reads it
                 return default
             raise ConfigError(f"{where}: environment variable {name} is not set (write ${{{name}:-default}} for a fallback)")
 

@@ -15,7 +15,8 @@ def validate(config_path: str) -> None:
     with config_errors():
         config = load_config(config_path)
         subscriptions = compile_config(config)
-        config.serve_options()  # what only `destkit serve` reads is checked too
+        if config.declares_serve:  # what only `destkit serve` reads is checked as it checks it
+            config.serve_options()
     for sub in subscriptions:  # never change the exit code
         for warning in sub.warnings:
             click.echo(f"warning: {warning}", err=True)

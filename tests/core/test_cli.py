@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,37 @@ def test_an_unset_serve_variable_stops_serve_and_validate_naming_it(
     code, _, err = invoke(*command, "--config", str(shared_config(tmp_path)))
     assert code == 2
     assert "serve.write_keys[0]: environment variable DESTKIT_TEST_WRITE_KEY is not set" in err
+
+
+@pytest.mark.parametrize(
+    ("serve", "environ", "code", "words"),
+    [
+        ({"write_keys": []}, {}, 2, "serve needs at least one write key"),
+        ({"write_keys": ["${DESTKIT_TEST_KEY}"]}, {"DESTKIT_TEST_KEY": ""}, 2, "serve needs at least one write key"),
+        ({"write_keys": ["${DESTKIT_TEST_KEY:-}"]}, {}, 2, "serve needs at least one write key"),
+        ({"write_keys": ["${DESTKIT_TEST_KEY:-dev-key}"]}, {"DESTKIT_TEST_KEY": ""}, 0, "ok"),
+        (None, {}, 0, "ok"),  # no serve block: a replay-only config
+    ],
+)
+def test_validate_refuses_a_serve_block_as_serve_does(
+    tmp_path: Path, serve: dict[str, object] | None, environ: dict[str, str], code: int, words: str
+) -> None:
+    config: dict[str, object] = {"destinations": [{"name": "hook", "type": "webhook", "settings": {"url": "http://127.0.0.1:9"}}]}
+    if serve is not None:
+        config["serve"] = serve
+    path = tmp_path / "destkit.json"
+    path.write_text(json.dumps(config))
+    env = {key: value for key, value in os.environ.items() if key != "DESTKIT_TEST_KEY"} | environ
+    destkit = str(Path(sys.executable).with_name("destkit"))
+    validated = subprocess.run([destkit, "validate", "--config", str(path)], capture_output=True, text=True, env=env, timeout=60)
+    assert validated.returncode == code, validated.stderr
+    assert words in (validated.stdout + validated.stderr)
+    if code == 2:  # serve refuses what validate refuses, with the same words
+        served = subprocess.run(
+            [destkit, "serve", "--config", str(path), "--state", str(tmp_path / "s.db"), "--port", "1"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert served.returncode == 2 and words in served.stderr

@@ -121,12 +121,14 @@ def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
         ("https://${HOST}/x", "https://example.com/x"),
         ("${UNSET:-fallback}", "fallback"),
         ("${UNSET:-}", ""),
+        ("${EMPTY:-fallback}", "fallback"),  # set but empty gives the default, as in a shell
+        ("${EMPTY}", ""),
         ("$${HOST}", "${HOST}"),
         ("no variables", "no variables"),
     ],
 )
 def test_env_interpolation(text: str, expected: str) -> None:
-    assert interpolate_env(text, "where", {"HOST": "example.com"}) == expected
+    assert interpolate_env(text, "where", {"HOST": "example.com", "EMPTY": ""}) == expected
 
 
 def test_interpolation_reaches_nested_settings_only() -> None:
