@@ -186,17 +186,36 @@ class CompiledSubscription:
 # --- reading ------------------------------------------------------------------------------------
 
 
+#: the largest config file read; a config is a page or two, so this is only a bound
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, without aliases: ``*name`` can make a few hundred bytes expand into
+    gigabytes ("billion laughs"), so one is refused where it stands, before anything expands."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            problem = "aliases (*name) are not allowed in a config"
+            raise yaml.composer.ComposerError(None, None, problem, self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        return super().compose_node(parent, index)
+
+
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read a YAML or JSON config file and validate its shape (not yet its plugins)."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{file}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot read: {exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{file}: a config file is at most {MAX_CONFIG_BYTES // 1024 // 1024} MB")
     try:
-        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if file.suffix == ".json" else yaml.load(text, Loader=_ConfigLoader)  # a SafeLoader
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:

@@ -168,3 +168,30 @@ def test_runtime_reads_yaml_files(tmp_path: Path) -> None:
     runtime = Runtime(path)
     assert runtime.concurrency == 3
     assert [s.name for s in runtime.subscriptions] == ["every event"]
+
+
+LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{before}'] * 9)}]\n" for before, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (LAUGHS + "destinations: []\n", "destkit.yaml:2:8: invalid YAML: aliases (*name) are not allowed in a config"),
+        ("base: &base {url: x}\ndestinations: [{<<: *base}]\n", "destkit.yaml:2:21: invalid YAML: aliases (*name)"),
+        ("destinations: []\n" + "#" * (1024 * 1024), "destkit.yaml: a config file is at most 1 MB"),
+    ],
+)
+def test_a_config_that_could_expand_or_is_too_large_is_refused_before_any_work(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "destkit.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert words in str(caught.value)
+
+
+def test_anchors_without_aliases_are_plain_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "destkit.yaml"
+    path.write_text("destinations: &all []\n")
+    assert load_config(path).destinations == []
