@@ -37,12 +37,10 @@ DEFAULT_TIMEOUT = 10.0
 
 
 def make_transport(max_connections: int = 100) -> httpx.AsyncBaseTransport:
-    """The runtime's shared, pooled transport."""
-    from httpx_aiohttp import AiohttpTransport
+    """The runtime's shared, pooled transport (:mod:`destkit.transport`)."""
+    from .transport import AiohttpTransport
 
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=limits)
-    return transport
+    return AiohttpTransport(max_connections=max_connections)
 
 
 #: Query parameters as httpx takes them: a mapping, or (name, value) pairs for repeated names.
