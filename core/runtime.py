@@ -46,6 +46,7 @@ from .profiles import PrintedProfiles, Profiles, StoredProfiles
 from .redaction import Redactor
 from .registry import Registry
 from .retry import Attempted, call_with_retries
+from .slots import Slots
 from .state import StateStore, open_store
 
 __all__ = ["Runtime", "SyncRuntime", "Routed"]
@@ -131,7 +132,7 @@ class Runtime:
         self._batchers: dict[int, Batcher] = {}
         self._loggers: dict[str, _RedactingLogger] = {}
         self._people = PersonLocks()
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Slots | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -151,7 +152,7 @@ class Runtime:
             self._transport = httpx.MockTransport(lambda request: httpx.Response(599))  # never used
         else:
             self._transport = make_transport(max_connections=max(self.concurrency, 10))
-        self._slots = asyncio.Semaphore(self.concurrency)
+        self._slots = Slots(self.concurrency)
         if self._state_path is not None and self.state is None:
             store = open_store(self._state_path)
             await store.open()
@@ -314,7 +315,7 @@ class Runtime:
             return self._failure(outcome, failure.error, failure.attempts)
         return outcome(Status.DELIVERED, attempts)
 
-    def _slot(self) -> asyncio.Semaphore:
+    def _slot(self) -> Slots:
         """One of ``concurrency`` places for work on the network (an event waiting in a batch holds none)."""
         assert self._slots is not None
         return self._slots

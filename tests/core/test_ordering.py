@@ -39,3 +39,36 @@ async def test_a_cancelled_waiter_leaves_no_lock_behind() -> None:
     assert len(locks) == 1
     await holding.__aexit__(None, None, None)
     assert len(locks) == 0
+
+
+async def test_a_waiter_cancelled_as_its_turn_comes_passes_the_lock_on() -> None:
+    locks = PersonLocks()
+    seen: list[str] = []
+    first = locks.hold("u1")
+    await first.__aenter__()
+    doomed = asyncio.create_task(locks.hold("u1").__aenter__())
+
+    async def patient() -> None:
+        async with locks.hold("u1"):
+            seen.append("patient")
+
+    after = asyncio.create_task(patient())
+    await asyncio.sleep(0)
+    await first.__aexit__(None, None, None)  # the turn is handed to the doomed waiter...
+    doomed.cancel()  # ...which is cancelled before it runs: the turn must go on, not be lost
+    await asyncio.gather(doomed, return_exceptions=True)
+    await asyncio.wait_for(after, 1)
+    assert seen == ["patient"] and len(locks) == 0
+
+
+async def test_many_people_at_once_keep_each_ones_order() -> None:
+    locks = PersonLocks()
+    seen: dict[str, list[int]] = {}
+
+    async def use(person: str, n: int) -> None:
+        async with locks.hold(person):
+            await asyncio.sleep(0.001 * (n % 3))
+            seen.setdefault(person, []).append(n)
+
+    await asyncio.gather(*(use(f"u{n % 7}", n) for n in range(200)))
+    assert all(numbers == sorted(numbers) for numbers in seen.values()) and len(locks) == 0
