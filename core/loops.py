@@ -9,13 +9,14 @@ off, ``--loop uvloop`` insists on it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 from .errors import ConfigError
 
-__all__ = ["LoopChoice", "LOOP_CHOICES", "resolve_loop", "run"]
+__all__ = ["LoopChoice", "LOOP_CHOICES", "resolve_loop", "run", "tune_collector"]
 
 T = TypeVar("T")
 LoopChoice = Literal["auto", "uvloop", "asyncio"]
@@ -52,3 +53,16 @@ def run(main: Coroutine[Any, Any, T], loop: str = "auto") -> T:
         raise
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main)
+
+
+def tune_collector() -> None:
+    """Collect the youngest objects every 50,000 allocations instead of every 700.
+
+    Delivering allocates many short-lived objects and makes few reference cycles; at the default
+    threshold the collector ran so often that it cost 7-10% of a dry run, and on uvloop (whose
+    loop keeps many more objects tracked, each collection walking them) about a third of live
+    delivery. Older generations are still collected, so memory stays flat. The commands that
+    deliver (replay, serve, worker, parked run) call it; an embedding application decides for
+    itself.
+    """
+    gc.set_threshold(50_000, 20, 20)

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .loops import tune_collector
 from .outcome import OK_STATUSES, Outcome
 from .replay_job import JobResult, ReplayJob, run_job
 from .report import Summary
@@ -43,6 +44,7 @@ def _share(
     job: ReplayJob, events: Synchronized[int], failed: Synchronized[int], position: Synchronized[int], results: Any
 ) -> None:
     os.setpgrp()  # out of the terminal's group: signals come from the parent, once each
+    tune_collector()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     def counted(line: int, outcomes: list[Outcome]) -> None:

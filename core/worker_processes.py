@@ -19,7 +19,7 @@ import signal
 from multiprocessing.process import BaseProcess
 
 from .config import Config
-from .loops import run
+from .loops import run, tune_collector
 from .runtime import Runtime
 from .state import open_store
 from .worker import Worker, WorkerOptions
@@ -31,6 +31,7 @@ logger = logging.getLogger("destkit.worker")
 
 def _deliver(config: Config, location: str, options: WorkerOptions, rehearsal: bool, loop: str) -> None:
     os.setpgrp()
+    tune_collector()
 
     async def main() -> None:
         runtime = Runtime(config)

@@ -12,6 +12,7 @@ import click
 from ..config import load_config
 from ..durable import Durable
 from ..errors import DestkitError
+from ..loops import tune_collector
 from ..outcome import Outcome
 from ..replay import deliver_parked
 from ..runtime import Runtime
@@ -84,6 +85,7 @@ def run_parked(config_path: str, state: str, wait: bool) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(USAGE_ERROR)
     lease = config.state.lease_seconds
+    tune_collector()
 
     async def work(store: StateStore) -> int:
         await store.claim_purpose(rehearsal=False)

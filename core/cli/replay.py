@@ -9,7 +9,6 @@ output paths); a stop by SIGINT or SIGTERM still writes the summary and the repo
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import signal
@@ -25,7 +24,7 @@ import click
 
 from ..config import Config, load_config
 from ..errors import ConfigError, DestkitError
-from ..loops import LOOP_CHOICES, resolve_loop, run
+from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
 from ..outcome import OK_STATUSES, Outcome
 from ..replay_job import JobResult, ReplayJob, run_job
 from ..report import print_summary, write_report
@@ -137,9 +136,7 @@ def replay(
         stack.callback(shutil.rmtree, spools, ignore_errors=True)
         paths: list[Path | None] = [spools / f"{k}.jsonl" if report else None for k in range(count)]
         total = os.path.getsize(events) if events != "-" else None
-        # Replay allocates many short-lived objects and few cycles: collecting the youngest
-        # generation every 700 allocations (the default) cost 7-10% of a dry run's time.
-        gc.set_threshold(50_000, 20, 20)
+        tune_collector()
         started = time.perf_counter()
         with _Progress(enabled=not quiet and sys.stderr.isatty(), total=total) as progress:
             result = _run(job, count, paths, progress)

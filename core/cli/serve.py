@@ -16,7 +16,7 @@ import uvicorn
 
 from ..config import load_config
 from ..errors import ConfigError, DestkitError
-from ..loops import LOOP_CHOICES, resolve_loop, run
+from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
 from ..sandboxing import sandboxed
 from ..service import Service
 from ..state import describe_location
@@ -79,6 +79,7 @@ def serve(
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)
         listening = _listen(host, port)
+        tune_collector()
         stack.callback(listening.close)
 
         async def main() -> None:

@@ -11,7 +11,7 @@ import click
 
 from ..config import load_config
 from ..errors import DestkitError
-from ..loops import LOOP_CHOICES, resolve_loop, run
+from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
 from ..runtime import Runtime
 from ..sandboxing import sandboxed
 from ..state import StateError, describe_location, open_store
@@ -51,6 +51,7 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool, loop: str)
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)
         location = chosen_state(state, sandbox)
+        tune_collector()
         options = WorkerOptions(lease=config.state.lease_seconds, ledger_days=config.state.ledger_days, grace=grace)
 
         stopped_by: list[int] = []
