@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
+
+from destkit.transport import AiohttpTransport
 
 DESTKIT = str(Path(sys.executable).with_name("destkit"))
 KEY = "wk-bench-0123456789"
@@ -41,10 +42,10 @@ def wait_up(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
 
 
 @contextlib.contextmanager
-def sink() -> Iterator[str]:
-    """A webhook answering 200 at once, in a process of its own; yields its URL."""
+def sink(latency_ms: float = 0.0) -> Iterator[str]:
+    """A webhook answering 200 (after ``latency_ms``), in a process of its own; yields its URL."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "destkit.testing.server", str(port)])
+    process = subprocess.Popen([sys.executable, "-m", "destkit.testing.server", str(port), str(latency_ms)])
     try:
         wait_up(f"http://127.0.0.1:{port}/", process)
         yield f"http://127.0.0.1:{port}/in"
@@ -89,8 +90,7 @@ def batches(events: int, batch: int, people: int = 5000) -> list[bytes]:
 async def post_all(urls: Sequence[str], bodies: Sequence[bytes], concurrency: int) -> float:
     """Post every body (round-robin over ``urls``), ``concurrency`` in flight; returns the seconds taken.
     A 503 (the inbox is full) is retried after the Retry-After it gives."""
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(transport=AiohttpTransport(limits=limits), auth=(KEY, ""), timeout=60) as client:
+    async with httpx.AsyncClient(transport=AiohttpTransport(max_connections=concurrency), auth=(KEY, ""), timeout=60) as client:
         slots = asyncio.Semaphore(concurrency)
 
         async def post(index: int, body: bytes) -> None:

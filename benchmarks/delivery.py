@@ -1,14 +1,18 @@
-"""Delivery throughput: the full runtime against a raw client sending the same requests.
+"""Delivery throughput: the full runtime against bare clients sending the same requests.
 
 A minimal HTTP server answers 200 on 127.0.0.1 from its own process. Each client sends the
-same events as JSON POSTs at the same concurrency:
+same events as JSON POSTs at the same concurrency, on each event loop (asyncio's and uvloop):
 
-- raw httpx: httpx.AsyncClient over the aiohttp transport (the client destkit uses), alone;
-- raw aiohttp: aiohttp's own client, for reference;
-- destkit: Runtime.deliver for every event (validation, trigger, mapping, payload model,
-  retries, outcomes) through the webhook destination.
+- bare aiohttp: aiohttp's own client, the reference the runtime is measured against;
+- raw httpx: httpx.AsyncClient over the httpx-aiohttp adapter, alone;
+- the runtime (validation, trigger, mapping, payload model, retries, outcomes, through the
+  webhook destination) on each candidate transport: destkit's own (``destkit.transport``,
+  the default), the httpx-aiohttp adapter, and httpx's own (httpcore).
 
-Each figure is the median of several runs.    python benchmarks/delivery.py [--events 5000] [--concurrency 32] [--runs 5]
+Each figure is the median of several runs, the clients interleaved so that drift on the
+machine touches all alike.
+
+    python benchmarks/delivery.py [--events 5000] [--concurrency 32] [--runs 5]
 """
 
 from __future__ import annotations
@@ -16,25 +20,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import httpx
+from common import sink
 from httpx_aiohttp import AiohttpTransport
 
 from destkit import Runtime, Status
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from destkit.loops import run, tune_collector
+from destkit.transport import AiohttpTransport as DestkitTransport
 
 
 def make_events(n: int) -> list[dict[str, Any]]:
@@ -86,14 +84,23 @@ async def raw_aiohttp(url: str, events: list[dict[str, Any]], concurrency: int) 
         return await bounded(events, concurrency, send)
 
 
-async def runtime(url: str, events: list[dict[str, Any]], concurrency: int) -> float:
+def transports(concurrency: int) -> dict[str, Callable[[], httpx.AsyncBaseTransport]]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return {
+        "destkit": lambda: DestkitTransport(max_connections=concurrency),
+        "httpx_aiohttp": lambda: AiohttpTransport(limits=limits),
+        "httpcore": lambda: httpx.AsyncHTTPTransport(limits=limits),
+    }
+
+
+async def runtime(url: str, events: list[dict[str, Any]], concurrency: int, transport: httpx.AsyncBaseTransport) -> float:
     config = {
         "runtime": {"concurrency": concurrency},
         "destinations": [
             {"name": "sink", "type": "webhook", "settings": {"url": url}, "subscriptions": [{"name": "all", "action": "send"}]}
         ],
     }
-    async with Runtime(config) as rt:
+    async with transport, Runtime(config, transport=transport) as rt:
         failures = 0
 
         async def send(event: dict[str, Any]) -> None:
@@ -114,39 +121,39 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", "from destkit.testing.server import main; main()", str(port)])
-    url = f"http://127.0.0.1:{port}/in"
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        events = make_events(args.events)
-        figures: dict[str, list[float]] = {"raw_httpx": [], "raw_aiohttp": [], "destkit_runtime": []}
-        clients = {"raw_httpx": raw_httpx, "raw_aiohttp": raw_aiohttp, "destkit_runtime": runtime}
+    events = make_events(args.events)
+    tune_collector()  # as destkit's commands run; every client below runs with it alike
+    figures: dict[str, dict[str, list[float]]] = {}
+    with sink() as url:
         for _ in range(args.runs):  # interleaved, so drift on the machine touches all alike
-            for name, client in clients.items():
-                figures[name].append(asyncio.run(client(url, events, args.concurrency)))
-    finally:
-        server.terminate()
-        server.wait(10)
-    medians = {name: round(statistics.median(rates)) for name, rates in figures.items()}
-    print(
-        json.dumps(
-            {
-                "requests_per_s": medians,
-                "runtime_vs_raw_httpx": round(medians["destkit_runtime"] / medians["raw_httpx"], 2),
-                "runtime_vs_raw_aiohttp": round(medians["destkit_runtime"] / medians["raw_aiohttp"], 2),
-                "events": args.events,
-                "concurrency": args.concurrency,
-                "runs": args.runs,
+            for loop in ("asyncio", "uvloop"):
+                made = transports(args.concurrency)
+                clients: dict[str, Callable[[], Any]] = {
+                    "bare_aiohttp": lambda: raw_aiohttp(url, events, args.concurrency),
+                    "raw_httpx": lambda: raw_httpx(url, events, args.concurrency),
+                    **{
+                        f"runtime_{name}": (lambda make=make: runtime(url, events, args.concurrency, make()))
+                        for name, make in made.items()
+                    },
+                }
+                for name, client in clients.items():
+                    figures.setdefault(loop, {}).setdefault(name, []).append(run(client(), loop))
+    result: dict[str, Any] = {}
+    for loop, rates in figures.items():
+        medians = {name: round(statistics.median(values)) for name, values in rates.items()}
+        result[loop] = {
+            "requests_per_s": medians,
+            "runtime_vs_bare_aiohttp": {
+                name.removeprefix("runtime_"): round(rate / medians["bare_aiohttp"], 2)
+                for name, rate in medians.items()
+                if name.startswith("runtime_")
             },
-            indent=2,
-        )
+        }
+    result["uvloop_vs_asyncio_runtime"] = round(
+        result["uvloop"]["requests_per_s"]["runtime_destkit"] / result["asyncio"]["requests_per_s"]["runtime_destkit"], 2
     )
+    result["settings"] = {"events": args.events, "concurrency": args.concurrency, "runs": args.runs}
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,132 +1,156 @@
-"""destkit serve's ingest: events/s accepted and durably stored, from a load generator on loopback.
+"""destkit serve under sustained load: events accepted and delivered per second, and the queue over time.
 
-destkit serve runs as its own process, delivering to a minimal webhook sink (another
-process); the load generator posts Segment batches (100 events each) with several requests
-in flight, and counts the events answered 200 (each answered only once in the state store).
-It also reports how long the service took to deliver everything it accepted.
+``destkit serve`` runs as its own process (``--workers`` delivery processes on its state
+store), delivering to a webhook sink (another process) that takes ``--latency-ms`` to answer
+each request, as a real destination does. A load generator posts Segment batches (``--batch``
+events each, ``--concurrency`` requests in flight) for ``--seconds``; an event counts as
+accepted when answered 200 (stored first). Past ``serve.max_queue`` waiting events the service
+answers 503 and the generator waits as Segment's libraries do, so the queue stays bounded.
 
-    python benchmarks/ingest.py [--events 100000] [--batch 100] [--concurrency 8] [--runs 3]
+Measured: accepted/s over the load; delivered/s over the load (accepted minus what still
+waits at its end) and until the queue is empty; the queue depth every second.
+
+    python benchmarks/ingest.py [--seconds 20] [--batch 100] [--concurrency 8] [--latency-ms 20]
+                                [--workers 2] [--runtime-concurrency 512] [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
+from common import DESTKIT, KEY, batches, free_port, sink, wait_up
 
-DESTKIT = str(Path(sys.executable).with_name("destkit"))
-KEY = "wk-bench-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from destkit.transport import AiohttpTransport
 
 
-def wait_up(url: str) -> None:
-    for _ in range(200):
-        try:
-            httpx.get(url)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise SystemExit(f"{url} did not come up")
+async def load(url: str, seconds: float, batch: int, concurrency: int) -> tuple[int, float]:
+    """Post batches for ``seconds``; returns the events answered 200 and the time taken."""
+    bodies = batches(batch * 200, batch)
+    accepted = 0
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(transport=AiohttpTransport(max_connections=concurrency), auth=(KEY, ""), timeout=60) as client:
 
-
-async def load(url: str, events: int, batch: int, concurrency: int) -> float:
-    bodies = [
-        json.dumps(
-            {
-                "batch": [
-                    {
-                        "type": "track",
-                        "userId": f"user-{(i + j) % 5000}",
-                        "event": "Product Viewed",
-                        "properties": {"sku": f"sku-{j}", "price": 9.99},
-                    }
-                    for j in range(batch)
-                ]
-            }
-        ).encode()
-        for i in range(0, events, batch)
-    ]
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(transport=AiohttpTransport(limits=limits), auth=(KEY, ""), timeout=30) as client:
-        slots = asyncio.Semaphore(concurrency)
-        accepted = 0
-
-        async def post(body: bytes) -> None:
+        async def poster(offset: int) -> None:
             nonlocal accepted
-            async with slots:
+            for body in itertools.islice(itertools.cycle(bodies), offset, None):
+                if time.perf_counter() >= deadline:
+                    return
                 answer = await client.post(url, content=body, headers={"Content-Type": "application/json"})
+                if answer.status_code == 503:  # the queue is full: wait, as Segment's libraries do
+                    await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+                    continue
                 answer.raise_for_status()
                 accepted += batch
 
         started = time.perf_counter()
-        await asyncio.gather(*(post(body) for body in bodies))
-        elapsed = time.perf_counter() - started
-    assert accepted == len(bodies) * batch
-    return accepted / elapsed
+        await asyncio.gather(*(poster(n) for n in range(concurrency)))
+        return accepted, time.perf_counter() - started
+
+
+def depth(base: str) -> int:
+    return int(httpx.get(f"{base}/healthz").json()["queue"])
+
+
+def one_run(args: argparse.Namespace, sink_url: str, folder: Path) -> dict[str, Any]:
+    config = folder / "serve.json"
+    entry = {"name": "sink", "type": "webhook", "settings": {"url": sink_url}}
+    config.write_text(
+        json.dumps(
+            {
+                "serve": {"write_keys": [KEY], "max_queue": args.max_queue},
+                "runtime": {"concurrency": args.runtime_concurrency},
+                "destinations": [entry],
+            }
+        )
+    )
+    port = free_port()
+    serve = subprocess.Popen(
+        [
+            DESTKIT,
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--state",
+            f"{folder}/state.db",
+            "--workers",
+            str(args.workers),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    samples: list[int] = []
+    try:
+        wait_up(f"{base}/healthz", serve)
+        time.sleep(1.0)  # the delivery processes take their shares
+
+        async def measured() -> tuple[int, float]:
+            async def sample() -> None:
+                while True:
+                    await asyncio.sleep(1.0)
+                    samples.append(await asyncio.to_thread(depth, base))
+
+            sampling = asyncio.create_task(sample())
+            try:
+                return await load(f"{base}/v1/batch", args.seconds, args.batch, args.concurrency)
+            finally:
+                sampling.cancel()
+
+        accepted, seconds = asyncio.run(measured())
+        left = depth(base)
+        started = time.perf_counter()
+        while (waiting := depth(base)) > 0:
+            samples.append(waiting)
+            time.sleep(1.0)
+        emptied = time.perf_counter() - started
+    finally:
+        serve.terminate()
+        serve.wait(60)
+    return {
+        "accepted_per_s": accepted / seconds,
+        "delivered_per_s_during_load": (accepted - left) / seconds,
+        "delivered_per_s_until_empty": accepted / (seconds + emptied),
+        "max_queue_depth": max(samples, default=0),
+        "queue_depth_each_second": samples,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--latency-ms", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runtime-concurrency", type=int, default=512)
+    parser.add_argument("--max-queue", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    sink_port, serve_port = free_port(), free_port()
-    sink = subprocess.Popen([sys.executable, "-c", "from destkit.testing.server import main; main()", str(sink_port)])
-    rates, drains = [], []
-    try:
+    runs = []
+    with sink(args.latency_ms) as sink_url:
         for _ in range(args.runs):
             with tempfile.TemporaryDirectory() as folder:
-                config = Path(folder) / "serve.json"
-                entry = {"name": "sink", "type": "webhook", "settings": {"url": f"http://127.0.0.1:{sink_port}/in"}}
-                config.write_text(json.dumps({"serve": {"write_keys": [KEY]}, "destinations": [entry]}))
-                serve = subprocess.Popen(
-                    [DESTKIT, "serve", "--config", str(config), "--port", str(serve_port), "--state", f"{folder}/state.db"],
-                    stderr=subprocess.DEVNULL,
-                )
-                try:
-                    base = f"http://127.0.0.1:{serve_port}"
-                    wait_up(f"{base}/healthz")
-                    started = time.perf_counter()
-                    rates.append(asyncio.run(load(f"{base}/v1/batch", args.events, args.batch, args.concurrency)))
-                    while httpx.get(f"{base}/healthz").json()["queue"] > 0:
-                        time.sleep(0.2)
-                    drains.append(args.events / (time.perf_counter() - started))
-                finally:
-                    serve.terminate()
-                    serve.wait(30)
-    finally:
-        sink.terminate()
-        sink.wait(10)
-    print(
-        json.dumps(
-            {
-                "accepted_events_per_s": round(statistics.median(rates)),
-                "accepted_and_delivered_events_per_s": round(statistics.median(drains)),
-                "events": args.events,
-                "batch": args.batch,
-                "concurrency": args.concurrency,
-                "runs": args.runs,
-            },
-            indent=2,
-        )
-    )
+                runs.append(one_run(args, sink_url, Path(folder)))
+    numeric = ("accepted_per_s", "delivered_per_s_during_load", "delivered_per_s_until_empty", "max_queue_depth")
+    medians = {key: round(statistics.median(run[key] for run in runs)) for key in numeric}
+    result = {
+        **medians,
+        "drain_vs_accept": round(medians["delivered_per_s_during_load"] / medians["accepted_per_s"], 2),
+        "queue_depth_each_second": runs[len(runs) // 2]["queue_depth_each_second"],
+        "settings": vars(args),
+    }
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

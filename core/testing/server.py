@@ -160,23 +160,31 @@ class LoopbackServer:
         await serve_app(self.app, host=self.host, port=self.port, lifespan=self._lifespan)
 
 
-async def _sink(scope: Scope, receive: Receive, send: Send) -> None:
-    # The benchmarks' server: as little work per request as an HTTP server can do.
-    if scope["type"] != "http":
-        return
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": b"{}"})
+def _sink(latency: float = 0.0) -> ASGIApp:
+    """The benchmarks' server: as little work per request as an HTTP server can do, answering
+    after ``latency`` seconds (a destination's own time to answer)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        more = True
+        while more:
+            message = await receive()
+            more = message.get("more_body", False)
+        if latency:
+            await asyncio.sleep(latency)
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    return app
 
 
 def main() -> None:  # pragma: no cover - used by benchmarks as a separate process
-    """Run an answer-200 server in the foreground: ``python -m destkit.testing.server PORT``."""
-    port = int(sys.argv[-1]) if len(sys.argv) > 1 else 0
-    asyncio.run(serve_app(_sink, port=port, lifespan="off"))
+    """Run an answer-200 server in the foreground: ``python -m destkit.testing.server PORT [LATENCY_MS]``."""
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    latency = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
+    asyncio.run(serve_app(_sink(latency), port=port, lifespan="off"))
 
 
 if __name__ == "__main__":  # pragma: no cover
