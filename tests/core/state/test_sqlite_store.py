@@ -8,6 +8,8 @@ import sqlite3
 import stat
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,35 +80,57 @@ async def test_only_one_service_holds_a_file(tmp_path: Path) -> None:
         third.lock_service()
 
 
+@contextmanager
+def write_lock_held(path: Path, seconds: float) -> Iterator[threading.Event]:
+    """Another connection (as another process would) holds the write lock for ``seconds``;
+    the event is set when it lets go."""
+    locked, released = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with sqlite3.connect(path, isolation_level=None) as other:
+            other.execute("BEGIN IMMEDIATE")
+            locked.set()
+            released.wait(5)
+            other.execute("COMMIT")
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(5)
+    threading.Timer(seconds, released.set).start()
+    try:
+        yield released
+    finally:
+        released.set()
+        holder.join()
+
+
+async def test_a_store_opened_while_another_process_writes_waits_for_it(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with open_store(path) as store:
+        await store.accept([("u1", "{}")], time.time())
+    with write_lock_held(path, seconds=0.5):
+        started = time.monotonic()
+        async with open_store(path) as reopened:  # its schema check takes the write lock: it waits, then opens
+            assert time.monotonic() - started >= 0.4
+            assert await reopened.inbox_depth() == 1
+
+
 async def test_waiting_for_another_writer_does_not_stop_the_event_loop(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     async with open_store(path) as store:
-        locked, release = threading.Event(), threading.Event()
+        with write_lock_held(path, seconds=1.0) as released:
+            gaps: list[float] = []
 
-        def hold_the_write_lock() -> None:
-            with sqlite3.connect(path, isolation_level=None) as other:
-                other.execute("BEGIN IMMEDIATE")
-                locked.set()
-                release.wait(5)
-                other.execute("COMMIT")
+            async def tick() -> None:
+                last = time.monotonic()
+                while not released.is_set():
+                    await asyncio.sleep(0.01)
+                    now = time.monotonic()
+                    gaps.append(now - last)
+                    last = now
 
-        holder = threading.Thread(target=hold_the_write_lock)
-        holder.start()
-        locked.wait(5)
-        threading.Timer(1.0, release.set).start()
-        gaps: list[float] = []
-
-        async def tick() -> None:
-            last = time.monotonic()
-            while not release.is_set():
-                await asyncio.sleep(0.01)
-                now = time.monotonic()
-                gaps.append(now - last)
-                last = now
-
-        started = time.monotonic()
-        await asyncio.gather(store.accept([("u1", "{}")], time.time()), tick())
-        holder.join()
-        assert time.monotonic() - started >= 0.9  # the write did wait for the lock...
-        assert max(gaps) < 0.25  # ...and the loop went on meanwhile
-        assert await store.inbox_depth() == 1
+            started = time.monotonic()
+            await asyncio.gather(store.accept([("u1", "{}")], time.time()), tick())
+            assert time.monotonic() - started >= 0.9  # the write did wait for the lock...
+            assert max(gaps) < 0.25  # ...and the loop went on meanwhile
+            assert await store.inbox_depth() == 1
