@@ -45,7 +45,7 @@ def wait_up(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
 def sink(latency_ms: float = 0.0) -> Iterator[str]:
     """A webhook answering 200 (after ``latency_ms``), in a process of its own; yields its URL."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "destkit.testing.server", str(port), str(latency_ms)])
+    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("sink.py")), str(port), str(latency_ms)])
     try:
         wait_up(f"http://127.0.0.1:{port}/", process)
         yield f"http://127.0.0.1:{port}/in"

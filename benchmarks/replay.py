@@ -3,7 +3,9 @@
 - dry run: 200,000 realistic events (examples/generate_events.py --large) through the Adobe
   Target example config with --dry-run (every request built and printed to /dev/null);
 - live: the same file to a webhook on 127.0.0.1 (a minimal server in its own process), every
-  event posted, with the state store (ledger and all) as replay keeps it by default;
+  event posted, with the state store (ledger and all) as replay keeps it by default, with
+  ``--workers 1`` and ``--workers 2``, beside a bare aiohttp client posting the same lines at
+  the same concurrency (32, the runtime's default);
 - memory: the dry run on files of different sizes, to show it does not grow with the file.
 
 Each figure is the median of the runs; peak memory is the replay process's own maximum RSS.
@@ -14,10 +16,10 @@ Each figure is the median of the runs; peak memory is the replay process's own m
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,8 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
+from common import sink
+
 ROOT = Path(__file__).resolve().parents[1]
 DESTKIT = str(Path(sys.executable).with_name("destkit"))
+CONCURRENCY = 32  # the runtime's default
 
 
 def make_file(count: int, folder: Path) -> Path:
@@ -54,10 +60,25 @@ def measure(args: list[str]) -> tuple[float, float, str]:
     return rate, usage.ru_maxrss / 1024, summary
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+async def _bare(url: str, path: Path, concurrency: int) -> float:
+    """The bare client: each line of the file POSTed as it is, ``concurrency`` at once."""
+    lines = path.read_bytes().splitlines()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        todo = iter(lines)
+
+        async def sender() -> None:
+            for line in todo:
+                async with session.post(url, data=line, headers={"Content-Type": "application/json"}) as answer:
+                    answer.raise_for_status()
+                    await answer.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        return len(lines) / (time.perf_counter() - started)
+
+
+def bare_client(url: str, path: Path, concurrency: int) -> float:
+    return asyncio.run(_bare(url, path, concurrency))
 
 
 def main() -> None:
@@ -76,25 +97,36 @@ def main() -> None:
         small = make_file(args.events // 10, Path(folder))
         results["dry_run_peak_mb_tenth_of_the_file"] = round(measure([str(small), "--config", config, "--dry-run"])[1], 1)
         if not args.skip_live:
-            port = free_port()
-            server = subprocess.Popen([sys.executable, "-c", "from destkit.testing.server import main; main()", str(port)])
-            try:
-                time.sleep(1.0)
-                hook = Path(folder) / "hook.json"
-                entry = {"name": "hook", "type": "webhook", "settings": {"url": f"http://127.0.0.1:{port}/in"}}
-                hook.write_text(json.dumps({"destinations": [entry]}))
-                # Each run with a state store of its own: a shared one would skip, as already
-                # delivered, everything the first run sent.
-                live = [
-                    measure([str(big), "--config", str(hook), "--state", str(Path(folder) / f"state-{run}.db")])
-                    for run in range(args.runs)
-                ]
-            finally:
-                server.terminate()
-                server.wait(10)
-            results["live_events_per_s"] = statistics.median(r[0] for r in live)
-            results["live_peak_mb"] = round(max(r[1] for r in live), 1)
+            results.update(live(big, Path(folder), args.runs))
     print(json.dumps(results, indent=2))
+
+
+def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
+    """Live replays to a loopback webhook, with the ledger, on one process and on two, beside
+    the bare client posting the same lines at the same concurrency; the three alternate run by
+    run, so that a slower moment of the machine weighs on all of them."""
+    bare, one, two, peaks = [], [], [], []
+    with sink() as url:
+        hook = folder / "hook.json"
+        hook.write_text(json.dumps({"destinations": [{"name": "hook", "type": "webhook", "settings": {"url": url}}]}))
+        for run in range(runs):
+            bare.append(bare_client(url, events, CONCURRENCY))
+            # Each run with a state store of its own: a shared one would skip, as already
+            # delivered, everything the first run sent.
+            for workers, rates in ((1, one), (2, two)):
+                state = folder / f"state-{run}-{workers}.db"
+                rate, peak, _ = measure([str(events), "--config", str(hook), "--state", str(state), "--workers", str(workers)])
+                rates.append(rate)
+                peaks.append(peak)
+    return {
+        "concurrency": CONCURRENCY,
+        "bare_client_events_per_s": round(statistics.median(bare)),
+        "live_events_per_s": statistics.median(one),
+        "live_vs_bare_client": round(statistics.median(r / b for r, b in zip(one, bare, strict=True)), 2),
+        "live_two_workers_events_per_s": statistics.median(two),
+        "two_workers_vs_one": round(statistics.median(t / o for t, o in zip(two, one, strict=True)), 2),
+        "live_peak_mb_per_process": round(max(peaks), 1),
+    }
 
 
 if __name__ == "__main__":

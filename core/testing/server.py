@@ -11,21 +11,17 @@ The handler receives each :class:`RecordedRequest` and returns a :class:`Reply` 
 awaitable of one, to simulate latency). Requests are recorded in arrival order. Any ASGI
 application can be served instead (``LoopbackServer(app=starlette_app)``), and ``server.app``
 can be used in-process through ``httpx.ASGITransport`` without a socket at all.
-
-``python -m destkit.testing.server PORT`` runs a server answering 200 to everything in the
-foreground (the benchmarks' sink, in a process of its own).
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 import threading
 from typing import Literal
 
 import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from .handler import DEFAULT_MAX_BODY, Handler, HandlerApp, RecordedRequest, Reply, ok
 
@@ -158,34 +154,3 @@ class LoopbackServer:
     async def serve_forever(self) -> None:
         """Serve in the current event loop until SIGINT or SIGTERM (for a server in its own process)."""
         await serve_app(self.app, host=self.host, port=self.port, lifespan=self._lifespan)
-
-
-def _sink(latency: float = 0.0) -> ASGIApp:
-    """The benchmarks' server: as little work per request as an HTTP server can do, answering
-    after ``latency`` seconds (a destination's own time to answer)."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        more = True
-        while more:
-            message = await receive()
-            more = message.get("more_body", False)
-        if latency:
-            await asyncio.sleep(latency)
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-    return app
-
-
-def main() -> None:  # pragma: no cover - used by benchmarks as a separate process
-    """Run an answer-200 server in the foreground: ``python -m destkit.testing.server PORT [LATENCY_MS]``."""
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    latency = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
-    asyncio.run(serve_app(_sink(latency), port=port, lifespan="off"))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
