@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypedDict, Unpack
 import httpx
 
 from .errors import DeliveryError, ErrorResponse, error_for_response, error_for_transport_failure
+from .urlpaths import expand_path
 from .wire import RequestBuilder, read_in_memory
 
 __all__ = ["DEFAULT_TIMEOUT", "make_transport", "Requester", "RequestDefaults", "RequestOptions", "RequestAuth", "QueryParams"]
@@ -55,9 +56,12 @@ class RequestOptions(TypedDict, total=False):
     encoded as ``application/x-www-form-urlencoded``. ``content``: a raw body (``str`` is sent
     as UTF-8). ``timeout``: seconds for this request, instead of the runtime's. With
     ``raise_for_status=False`` a non-2xx answer is returned instead of raised.
+    ``path_params``: values for the URL's ``{name}`` placeholders, each encoded as exactly one
+    path segment (:func:`destkit.urlpaths.path_segment`): give every value from an event this way.
     """
 
     params: QueryParams | None
+    path_params: Mapping[str, Any] | None
     headers: Mapping[str, str] | None
     json: Any
     data: Mapping[str, Any] | None
@@ -126,6 +130,7 @@ class Requester:
         content: bytes | str | None = None,
         timeout: float | None = None,
         raise_for_status: bool = True,
+        path_params: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
         """Send one request and read its answer.
 
@@ -139,15 +144,20 @@ class Requester:
             content: a raw body; a ``str`` is sent as UTF-8.
             timeout: seconds this request may take, instead of the runtime's ``timeout``.
             raise_for_status: False to get a non-2xx answer back instead of an error.
+            path_params: values for ``{name}`` placeholders in ``url``, each encoded as one
+                path segment, so that no value (``..``, ``a/b``, ``?``) can change the path.
 
         Returns:
             The answer, read (``.json()``, ``.text``, ``.content``, ``.headers``).
 
         Raises:
+            PayloadValidationError: for a path parameter that cannot be a segment (``..``).
             DeliveryError: for a non-2xx answer (as :meth:`classify` reads it) unless
                 ``raise_for_status`` is False, and for a request that got no answer
                 (``TIMEOUT``, ``CONNECTION_ERROR``; both retryable).
         """
+        if path_params is not None:
+            url = expand_path(url, path_params)
         if self.auth is None:
             response = await self._exchange(method, url, params, headers, json, data, content, timeout)
         else:

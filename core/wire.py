@@ -23,6 +23,8 @@ __all__ = ["headers_from_raw", "RequestBuilder", "merged", "read_in_memory", "US
 #: and percent-escapes (checked apart: one character class is far quicker to match).
 _URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: A full URL starts with a scheme; "://" later on (in a query, say) does not make one.
+_FULL_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 def _already_encoded(url: str) -> bool:
@@ -192,7 +194,7 @@ class RequestBuilder:
 
     def url_for(self, url: str) -> str:
         """``url`` joined to the base URL unless it is a full URL."""
-        if "://" in url or not self._base:
+        if not self._base or _FULL_URL.match(url):
             return url
         if not url:
             return self._base

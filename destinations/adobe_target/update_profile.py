@@ -35,8 +35,8 @@ def encode(pairs: list[tuple[str, str]]) -> str:
 async def require_profile(ctx: Context[Settings], third_party_id: str) -> None:
     """Ask Target's profile API for the profile; ProfileNotFound when there is none."""
     settings = ctx.settings
-    path = f"/rest/v1/profiles/thirdPartyId/{quote(third_party_id, safe='')}?client={quote(settings.client_code, safe='')}"
-    response = await ctx.http.get(path, raise_for_status=False)
+    path = f"/rest/v1/profiles/thirdPartyId/{{mbox3rdPartyId}}?client={quote(settings.client_code, safe='')}"
+    response = await ctx.http.get(path, path_params={"mbox3rdPartyId": third_party_id}, raise_for_status=False)
     if response.status_code == 404:
         raise ProfileNotFound(third_party_id, settings.client_code)
     if not response.is_success:
@@ -47,10 +47,11 @@ async def perform(ctx: Context[Settings], payload: ProfilePayload) -> None:
     third_party_id = check_id(payload.mbox3rdPartyId)
     attributes = [(f"profile.{name}", value) for name, value in profile_attributes(payload.traits)]
     await require_profile(ctx, third_party_id)
-    path = f"/m2/{quote(ctx.settings.client_code, safe='')}/profile/update"
+    path = "/m2/{client_code}/profile/update"
+    client = {"client_code": ctx.settings.client_code}
     query = encode([("mbox3rdPartyId", third_party_id), *attributes])
     if len(query) <= GET_LIMIT:
-        response = await ctx.http.get(f"{path}?{query}")
+        response = await ctx.http.get(f"{path}?{query}", path_params=client)
     else:
         body = encode(attributes)
         if len(body) > POST_LIMIT:
@@ -61,6 +62,7 @@ async def perform(ctx: Context[Settings], payload: ProfilePayload) -> None:
             f"{path}?{encode([('mbox3rdPartyId', third_party_id)])}",
             content=body,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
+            path_params=client,
         )
     if b"<success>false</success>" in response.content:
         raise BadRequest(f"Adobe Target refused the update: {response.text.strip()[:200]}", status=response.status_code)

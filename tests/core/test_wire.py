@@ -88,6 +88,12 @@ async def test_a_url_is_what_httpx_would_parse(url: str) -> None:
     assert (ours.url.raw_path, ours.url.host, str(ours.url)) == (theirs.raw_path, theirs.host, str(theirs))
 
 
+@pytest.mark.parametrize("url", ["/p?next=http://other.example.org/", "/p/http://other.example.org", "p?u=a://b"])
+async def test_a_relative_url_holding_a_scheme_later_on_stays_on_the_base_host(url: str) -> None:
+    sent = await sent_by_requester("GET", url)
+    assert sent.url.host == httpx.URL(BASE).host
+
+
 @pytest.mark.parametrize("name", ["Authorization", "authorization", "AUTHORIZATION"])
 async def test_a_header_of_the_call_replaces_the_destinations_whatever_its_case(name: str) -> None:
     sent = await sent_by_requester("GET", "/x", headers={name: "Bearer other"})
