@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 from starlette.types import ASGIApp
 
@@ -62,15 +63,26 @@ _SESSION_ID = re.compile(r"^[!-~]{1,128}$")
 _SESSION_FORBIDDEN = set("?{}/")
 
 
-def _xml(**fields: Any) -> Reply:
-    inner = "".join(f"<{name}>{value}</{name}>" for name, value in fields.items())
-    return Reply(200, f"<response>{inner}</response>", {"Content-Type": "application/xml"})
+class _Markup(str):
+    """XML already escaped (rows of a status), put into an answer as it is."""
+
+
+def _element(name: str, value: Any) -> str:
+    return f"<{name}>{value if isinstance(value, _Markup) else escape(str(value))}</{name}>"
+
+
+def _row(third_party_id: str, status: str, message: str) -> str:
+    cells = _element("thirdPartyId", third_party_id) + _element("status", status) + _element("message", message)
+    return _element("row", _Markup(cells))
+
+
+def _xml(http_status: int = 200, /, **fields: Any) -> Reply:
+    inner = "".join(_element(name, value) for name, value in fields.items())
+    return Reply(http_status, f"<response>{inner}</response>", {"Content-Type": "application/xml"})
 
 
 def _xml_error(status: int, message: str) -> Reply:
-    return Reply(
-        status, f"<response><success>false</success><message>{message}</message></response>", {"Content-Type": "application/xml"}
-    )
+    return _xml(status, success="false", message=message)
 
 
 def _json_error(status: int, message: str) -> Reply:
@@ -306,7 +318,7 @@ class AdobeTargetSandbox:
         self._batches[batch.batch_id] = batch
         client = args["client"]
         status_url = f"{self.url}/m2/{client}/profile/batchStatus?batchId={batch.batch_id}"
-        return _xml(success="true", batchStatus=status_url.replace("&", "&amp;"), message="Batch submitted for processing")
+        return _xml(success="true", batchStatus=status_url, message="Batch submitted for processing")
 
     def _batch_status(self, args: dict[str, str], request: RecordedRequest) -> Reply:
         limited = self._over_bulk_limit()
@@ -328,10 +340,7 @@ class AdobeTargetSandbox:
                 successfulUpdates=counts["updated"] + counts["created"],
                 profilesNotFound=counts["created"],
                 failedUpdates=counts["failed"],
-                details="".join(
-                    f"<row><thirdPartyId>{tid}</thirdPartyId><status>{status}</status><message>{message}</message></row>"
-                    for tid, status, message in batch.rows
-                ),
+                details=_Markup("".join(_row(tid, status, message) for tid, status, message in batch.rows)),
             )
         return _xml(**fields)
 

@@ -15,17 +15,17 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
 import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from xml.etree.ElementTree import Element
 
 from destkit import Action, BatchResult, Context, DeliveryError, PayloadValidationError, RetryableError
 
 from .profile import ProfilePayload, check_id, profile_attributes
 from .settings import Settings
+from .xml_answers import parse_answer, text_of
 
 CALLS_PER_MINUTE = 50
 
@@ -56,15 +56,10 @@ def budget_for(client_code: str, base_url: str) -> CallBudget:
     return _budgets.setdefault(f"{base_url}|{client_code}", CallBudget())
 
 
-async def _call(ctx: Context[Settings], method: str, url: str, **kwargs: Any) -> str:
+async def _call(ctx: Context[Settings], what: str, method: str, url: str, **kwargs: Any) -> Element:
     await asyncio.sleep(budget_for(ctx.settings.client_code, ctx.settings.url).reserve())
     response = await ctx.http.request(method, url, **kwargs)
-    return response.text
-
-
-def _tag(xml: str, name: str) -> str | None:
-    match = re.search(rf"<{name}>(.*?)</{name}>", xml, re.DOTALL)
-    return match.group(1).strip() if match else None
+    return parse_answer(response.content, what)
 
 
 def build_csv(rows: dict[str, dict[str, str]]) -> str:
@@ -79,16 +74,16 @@ def build_csv(rows: dict[str, dict[str, str]]) -> str:
     return out.getvalue()
 
 
-def _row_results(status_xml: str) -> dict[str, str | None] | None:
+def _row_results(status: Element) -> dict[str, str | None] | None:
     """Per-row results when the status lists them: id -> None (updated or created) or a reason."""
-    rows = re.findall(r"<row>(.*?)</row>", status_xml, re.DOTALL)
+    rows = list(status.iter("row"))
     if not rows:
         return None
     results: dict[str, str | None] = {}
     for row in rows:
-        third_party_id = _tag(row, "thirdPartyId") or ""
-        ok = (_tag(row, "status") or "").lower() in ("success", "updated", "created")
-        results[third_party_id] = None if ok else (_tag(row, "message") or "failed")
+        third_party_id = text_of(row, "thirdPartyId") or ""
+        ok = (text_of(row, "status") or "").lower() in ("success", "updated", "created")
+        results[third_party_id] = None if ok else (text_of(row, "message") or "failed")
     return results
 
 
@@ -111,26 +106,27 @@ async def perform_batch(ctx: Context[Settings], payloads: list[ProfilePayload]) 
     if not rows:
         return results
 
-    client = quote(ctx.settings.client_code, safe="")
-    answer = await _call(ctx, "POST", f"/m2/{client}/v2/profile/batchUpdate", data={"batch": build_csv(rows)})
-    status_url = _tag(answer, "batchStatus")
-    if _tag(answer, "success") != "true" or not status_url:
-        raise RetryableError(f"Adobe Target did not accept the batch: {answer.strip()[:200]}")
-    status_url = status_url.replace("&amp;", "&")
+    client = {"client_code": ctx.settings.client_code}
+    upload = "/m2/{client_code}/v2/profile/batchUpdate"
+    answer = await _call(ctx, "batch upload", "POST", upload, path_params=client, data={"batch": build_csv(rows)})
+    status_url = text_of(answer, "batchStatus")
+    if text_of(answer, "success") != "true" or not status_url:
+        message = text_of(answer, "message") or "no batchStatus in its answer"
+        raise RetryableError(f"Adobe Target did not accept the batch: {message[:200]}")
     status_url += ("&" if "?" in status_url else "?") + "showDetails=true"
 
     deadline = time.monotonic() + ctx.settings.batch_poll_timeout
     while True:
-        status_xml = await _call(ctx, "GET", status_url)
-        state = (_tag(status_xml, "status") or "").lower()
+        status = await _call(ctx, "batch status", "GET", status_url)
+        state = (text_of(status, "status") or "").lower()
         if state == "complete":
             break
         if state == "stuck" or time.monotonic() > deadline:
             raise RetryableError(f"Adobe Target batch is {state or 'unanswered'} after polling; it will be sent again")
         await asyncio.sleep(ctx.settings.batch_poll_interval)
 
-    per_row = _row_results(status_xml)
-    failed = int(_tag(status_xml, "failedUpdates") or 0)
+    per_row = _row_results(status)
+    failed = int(text_of(status, "failedUpdates") or 0)
     for third_party_id, indexes in positions.items():
         if per_row is not None:
             reason = per_row.get(third_party_id, "missing from Target's batch report")
