@@ -1,5 +1,8 @@
 """Dry runs: every request an action makes is printed (secrets masked) instead of sent.
 
+Known secrets are masked as everywhere; headers that carry credentials by their name
+(``Authorization``, ``Cookie``, ``X-Api-Key``...) are masked whatever set them.
+
 Each request gets the answer the destination declares for dry runs
 (``Destination.dry_run_answer``), or ``200 {}``, so an action that reads its answers can go
 on to show the requests that would follow.
@@ -12,7 +15,7 @@ from typing import TextIO
 
 import httpx
 
-from .redaction import Redactor
+from .redaction import Redactor, mask_header
 
 __all__ = ["DryRunTransport", "describe_request"]
 
@@ -21,7 +24,11 @@ _QUIET_HEADERS = {b"host", b"user-agent", b"content-length", b"accept", b"accept
 
 def describe_request(request: httpx.Request, redact: Redactor) -> str:
     parts = [f"{request.method} {request.url}"]
-    headers = [f"{name.decode()}: {value.decode()}" for name, value in request.headers.raw if name.lower() not in _QUIET_HEADERS]
+    headers = [
+        f"{name.decode()}: {mask_header(name.decode(), value.decode())}"
+        for name, value in request.headers.raw
+        if name.lower() not in _QUIET_HEADERS
+    ]
     if headers:
         parts.append("[" + "; ".join(headers) + "]")
     if request.content:

@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .redaction import MASK
+from .redaction import mask_header
 
 __all__ = [
     "DestkitError",
@@ -130,8 +130,6 @@ class PluginError(DestkitError):
 
 #: Bytes of an answer's body an error keeps: room for an API's explanation, bounded whatever it sent.
 KEPT_BODY = 16 * 1024
-#: Headers whose values are credentials, whoever they belong to: never kept.
-_HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +158,7 @@ class ErrorResponse:
         # Masked before it is cut, so that a secret across the cut is masked whole.
         text = mask(content[: 2 * limit].decode(response.encoding or "utf-8", errors="replace"))
         truncated = len(content) > limit or len(text) > limit
-        headers = httpx.Headers(
-            [(name, MASK if name.lower() in _HIDDEN_HEADERS else mask(value)) for name, value in response.headers.multi_items()]
-        )
+        headers = httpx.Headers([(name, mask(mask_header(name, value))) for name, value in response.headers.multi_items()])
         return cls(response.status_code, headers, text[:limit], truncated)
 
 

@@ -8,7 +8,10 @@ from destkit import RequestDefaults
 
 
 class Settings(BaseModel):
-    url: str = Field(description="Where payloads are sent, e.g. https://hooks.example.com/segment.")
+    url: SecretStr = Field(
+        description="Where payloads are sent, e.g. https://hooks.example.com/segment. A secret: webhook URLs often carry "
+        "their credential in the path or query (Slack's, say), so both are masked wherever destkit writes.",
+    )
     headers: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="Headers sent with every request (an Authorization header, say). Treated as secrets.",
@@ -16,12 +19,12 @@ class Settings(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+    def _http_url(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
 
 
 def request_defaults(settings: Settings) -> RequestDefaults:
     headers = {name: value.get_secret_value() for name, value in settings.headers.items()}
-    return RequestDefaults(base_url=settings.url, headers=headers)
+    return RequestDefaults(base_url=settings.url.get_secret_value(), headers=headers)

@@ -171,7 +171,7 @@ def test_dry_run_prints_requests_with_secrets_masked_and_sends_nothing(tmp_path:
     requests = out.strip().splitlines()
     assert len(requests) == 245  # the preset subscription posts every event
     assert all(line.startswith(f"POST {server.url}") for line in requests)
-    assert "hook-secret-7777" not in out + err and "Authorization: ***" in requests[0]
+    assert "hook-secret-7777" not in out + err and "Authorization: Bearer ***" in requests[0]
     assert "(dry run: nothing was sent)" in err
     assert code == 0
 
