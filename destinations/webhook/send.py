@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from destkit import Action, Context, field
+from destkit.urlpaths import RelativePath
 
 from .settings import Settings
 
@@ -19,9 +20,10 @@ class Payload(BaseModel):
         description="The JSON body; the whole event unless mapped otherwise.",
     )
     method: Literal["POST", "PUT", "PATCH"] = field(default="POST", description="The HTTP method.")
-    path: str = field(
+    path: RelativePath = field(
         default="",
-        description="Appended to the destination's URL (e.g. /orders); empty for the URL itself.",
+        description="Appended to the destination's URL (e.g. /orders); empty for the URL itself. A path only: "
+        "it cannot name another scheme, host or port, nor climb out of the URL with '..'.",
     )
 
 
