@@ -1,0 +1,120 @@
+"""Generated hostile input for replay's readers and a dry run: every line is accounted for,
+nothing raises, memory stays flat. Derandomized, and bounded in examples and time."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from destkit.cli import cli
+from destkit.sources import MAX_EVENT_BYTES, SourceError, read_events
+from destkit.testing import make_event
+
+FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _nested(depth: int, kind: str) -> bytes:
+    opening, closing = ("[", "]") if kind == "array" else ('{"a":', "}")
+    return (opening * depth + "1" + closing * depth).encode()
+
+
+def _one_line_bytes(size: int) -> st.SearchStrategy[bytes]:
+    return st.binary(max_size=size).map(lambda raw: raw.replace(b"\n", b" "))
+
+
+_hostile_lines = st.one_of(
+    st.builds(lambda event: json.dumps(event).encode(), st.just(make_event("track", event="Paid"))),  # a good one
+    st.builds(lambda value: json.dumps(value).encode(), _json_values),  # any JSON, mostly the wrong type
+    st.builds(_nested, st.integers(1, 3000), st.sampled_from(["array", "object"])),
+    st.sampled_from([b'{"n": NaN}', b'{"n": Infinity}', b'{"n": -Infinity}', b'{"n": 1e999}', b'{"n": -1e999}']),
+    st.builds(lambda digits: b'{"n": ' + b"9" * digits + b"}", st.integers(4000, 20000)),  # past int()'s digit limit
+    st.sampled_from([b'{"userId": "\\ud800"}', b'{"userId": "\\udfff\\ud800"}', b'{"\\ud83d": 1}']),
+    st.builds(lambda junk: b'{"userId": "' + junk + b'"}', _one_line_bytes(16)),  # invalid UTF-8 inside a string
+    _one_line_bytes(64),
+    st.builds(lambda size: b'{"pad": "' + b"x" * size + b'"}', st.integers(MAX_EVENT_BYTES - 16, 3 * MAX_EVENT_BYTES)),
+    st.sampled_from([b"{", b"[", b'{"type": "track"', b"}", b"]]", b'"\\', b"\x00", b"\r", b"\xef\xbb\xbf{}"]),
+)
+_files = st.lists(_hostile_lines, min_size=1, max_size=12)
+
+
+def _nonblank(lines: list[bytes]) -> list[int]:
+    return [number for number, line in enumerate(lines, start=1) if line.strip()]
+
+
+def _as_jsonl(lines: list[bytes]) -> bytes:
+    return b"".join(line + b"\n" for line in lines)
+
+
+@FUZZ
+@given(_files, st.booleans())
+def test_every_line_of_a_jsonl_file_comes_out_once(lines: list[bytes], compress: bool) -> None:
+    data = _as_jsonl(lines)
+    stream = io.BytesIO(gzip.compress(data) if compress else data)
+    read = list(read_events(gzip.GzipFile(fileobj=stream) if compress else stream, "jsonl"))  # type: ignore[arg-type]
+    assert [line.line for line in read] == _nonblank(lines)
+    assert all((line.event is None) != (line.problem is None) for line in read)
+
+
+@FUZZ
+@given(_files)
+def test_a_json_document_is_read_or_refused_with_a_reason(lines: list[bytes]) -> None:
+    try:
+        read = list(read_events(io.BytesIO(b"[" + b",\n".join(lines) + b"]"), "json"))
+    except SourceError as exc:
+        assert str(exc)  # refused as a whole, before any event: replay exits 2 naming why
+        return
+    assert all((line.event is None) != (line.problem is None) for line in read)
+    assert len(read) <= len(lines) + 1 and [line.line for line in read] == sorted(line.line for line in read)
+
+
+@FUZZ
+@given(st.integers(1, 64).map(lambda mb: mb * 1024 * 1024 // 8), st.booleans())
+def test_memory_stays_flat_whatever_the_line(size: int, compress: bool) -> None:
+    data = b'{"pad": "' + b"x" * size + b'"}\n{"ok": 1}\n'
+    stream = io.BytesIO(gzip.compress(data, compresslevel=1) if compress else data)
+    tracemalloc.start()
+    try:
+        read = list(read_events(gzip.GzipFile(fileobj=stream) if compress else stream, "jsonl"))  # type: ignore[arg-type]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(line.line, line.event) for line in read] == [(1, None), (2, {"ok": 1})]
+    assert peak < 8 * MAX_EVENT_BYTES + 128 * 1024  # a line of up to 8 MB held in no more than ~400 KB
+
+
+def _replay(folder: Path, name: str, data: bytes) -> tuple[int, str, dict[str, Any]]:
+    events, report = folder / name, folder / f"{name}.report.json"
+    events.write_bytes(data)
+    config = folder / "config.json"
+    entry = {"name": "hook", "type": "webhook", "settings": {"url": "http://127.0.0.1:9/hook"}}
+    config.write_text(json.dumps({"destinations": [entry]}))
+    result = CliRunner().invoke(cli, ["replay", str(events), "--config", str(config), "--dry-run", "--report", str(report)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stderr, json.loads(report.read_text())
+
+
+@settings(FUZZ, max_examples=15)
+@given(_files, st.sampled_from(["events.jsonl", "events.jsonl.gz"]))
+def test_a_dry_run_accounts_for_every_line(tmp_path_factory: Any, lines: list[bytes], name: str) -> None:
+    data = _as_jsonl(lines)
+    code, err, report = _replay(tmp_path_factory.mktemp("fuzz"), name, gzip.compress(data) if name.endswith(".gz") else data)
+    assert code in (0, 1) and "Traceback" not in err
+    summary, nonblank = report["summary"], _nonblank(lines)
+    assert summary["events"] == len(nonblank) and summary["complete"] is True
+    assert sorted(result["line"] for result in report["results"]) == nonblank  # one subscription: one result a line
+    assert sum(summary["outcomes"].values()) == len(nonblank)
+    assert {result["status"] for result in report["results"]} <= {"delivered", "skipped", "invalid"}
