@@ -25,7 +25,7 @@ from destkit import Action, BatchResult, Context, DeliveryError, PayloadValidati
 
 from .profile import ProfilePayload, check_id, profile_attributes
 from .settings import Settings
-from .xml_answers import parse_answer, text_of
+from .xml_answers import count_of, parse_answer, text_of
 
 CALLS_PER_MINUTE = 50
 
@@ -126,7 +126,7 @@ async def perform_batch(ctx: Context[Settings], payloads: list[ProfilePayload]) 
         await asyncio.sleep(ctx.settings.batch_poll_interval)
 
     per_row = _row_results(status)
-    failed = int(text_of(status, "failedUpdates") or 0)
+    failed = count_of(status, "failedUpdates")
     for third_party_id, indexes in positions.items():
         if per_row is not None:
             reason = per_row.get(third_party_id, "missing from Target's batch report")

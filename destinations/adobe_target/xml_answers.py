@@ -15,7 +15,7 @@ from defusedxml.ElementTree import fromstring
 
 from destkit import DeliveryError
 
-__all__ = ["InvalidAnswer", "parse_answer", "text_of", "MAX_ANSWER"]
+__all__ = ["InvalidAnswer", "parse_answer", "text_of", "count_of", "MAX_ANSWER"]
 
 #: Bytes of XML read at most: a status listing 500,000 rows is far below this.
 MAX_ANSWER = 64 * 1024 * 1024
@@ -50,3 +50,11 @@ def text_of(element: Element, name: str) -> str | None:
     if found is None:
         return None
     return "".join(found.itertext()).strip()
+
+
+def count_of(element: Element, name: str) -> int:
+    """The whole number in ``element``'s ``name`` child (0 when absent); InvalidAnswer otherwise."""
+    text = text_of(element, name) or "0"
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise InvalidAnswer(f"Adobe Target's {name} is not a count: {text[:40]!r}")
+    return int(text)

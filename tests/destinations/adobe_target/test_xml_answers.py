@@ -64,6 +64,7 @@ _HOSTILE = {
         b"<response><status>complete</status><failedUpdates>&x;</failedUpdates></response>"
     ),
     "not XML": b"<response><status>complete</status>",
+    "a count that is not one": "<response><status>complete</status><failedUpdates>²</failedUpdates></response>".encode(),
 }
 
 
