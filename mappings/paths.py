@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .codegen import Source, path_expression
+from .jstext import JS_INDEX, js_length, js_units
 from .jsvalues import MISSING
 
 __all__ = ["compile_path", "compile_key_path", "Getter", "is_plain_path", "js_step"]
@@ -79,17 +80,22 @@ def _emitter(keys: tuple[str, ...]) -> Callable[[Source, str, int], str]:
 
 def _step(value: Any, key: str) -> Any:
     """``value[key]`` as Segment's paths read it (``value && value[key]`` in JavaScript): a
-    falsy value (null, 0, "", false) ends the walk and is the result; strings and arrays have
-    indexes and a length; anything else has no members."""
+    falsy value (null, 0, "", false) ends the walk and is the result; text and arrays have
+    indexes and a length (text counted in UTF-16 code units); anything else has no members."""
     if type(value) is dict:
         return value.get(key, MISSING)
-    if isinstance(value, (list, str)):
+    if isinstance(value, str) and value:
+        if key == "length":
+            return js_length(value)
+        if JS_INDEX.match(key):
+            units = js_units(value)
+            return units[int(key)] if int(key) < len(units) else MISSING
+        return MISSING
+    if isinstance(value, list):  # an array, even empty, is truthy in JavaScript
         if key == "length":
             return len(value)
-        if key.isdigit() and int(key) < len(value):
-            return value[int(key)]
-        return "" if value == "" else MISSING  # an array, even empty, is truthy in JavaScript
-    if value is None or value is False or (isinstance(value, (int, float)) and value == 0):
+        return value[int(key)] if JS_INDEX.match(key) and int(key) < len(value) else MISSING
+    if value is None or value is False or value == "" or (isinstance(value, (int, float)) and value == 0):
         return value
     if isinstance(value, dict):
         return value.get(key, MISSING)
