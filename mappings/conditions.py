@@ -1,20 +1,16 @@
-"""One trigger condition, as Segment's destination-subscriptions evaluates it, written out as Python.
+"""One trigger condition as Segment's evaluator (``validateValue``) decides it, written out as Python.
 
-Segment's parser turns ``field operator value`` into one of its operators by the field and the
-value written, and its evaluator compares JavaScript's way. The rules, all kept here:
+Segment's parser turns ``field operator value`` into one of these operators, chosen by the field
+and the value written (see :mod:`.trigger`), and its evaluator compares JavaScript's way:
 
-- ``= null`` / ``!= null`` test existence (missing or null / neither) for ``name``, ``userId``,
-  ``properties.*``, ``traits.*`` and ``context.*``; for ``event`` and ``type`` they compare
-  with the text ``"null"``.
-- ``= true`` / ``= false`` need a real boolean for ``userId`` and the nested fields; anywhere
-  else (and with ``!=``) true and false are the text ``"true"`` / ``"false"``.
-- ``=`` / ``!=`` a number need a number for the nested fields; elsewhere the number is text as
-  JavaScript writes it (``3.0`` is ``"3"``).
-- Otherwise ``=`` / ``!=`` compare text (``1`` never equals ``"1"``; ``!=`` is true when the
-  field is missing), and ``<`` ``<=`` ``>`` ``>=`` need a number on the field's side and read the
-  value as JavaScript's ``Number()`` does (``"5"`` is 5, ``true`` 1, ``"abc"`` never compares).
-- ``contains`` and ``match`` need a string field. ``match`` tests a prefix when its pattern ends
-  in ``*``, else the suffix after the pattern's first character (``"*@example.com"``).
+- ``=`` / ``!=`` compare with the value as text (``String(value)``): only text can be equal,
+  and ``!=`` is true whenever the field is not that text, missing included.
+- ``number_equals`` / ``number_not_equals`` (a nested field ``= 3``) and ``<`` ``<=`` ``>`` ``>=``
+  need a number in the field and read the value as JavaScript's ``Number()`` does (``"5"`` is 5,
+  ``true`` 1, ``"abc"`` never compares).
+- ``contains``, ``starts_with``, ``ends_with`` and their negations need text in the field.
+- ``exists`` / ``not_exists`` test for a value that is neither missing nor null; ``is_true`` /
+  ``is_false`` need a real boolean. Any other operator never holds.
 """
 
 from __future__ import annotations
@@ -26,12 +22,10 @@ from typing import Any
 from .codegen import Source, literal
 from .jsvalues import js_string
 
-__all__ = ["js_to_number", "comparison", "text_test"]
-
-EXISTENCE_FIELDS = ("name", "userId", "nested")
-
+__all__ = ["js_to_number", "condition_expression"]
 
 _JS_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|Infinity)")
+_JS_RADIX = {"0x": 16, "0o": 8, "0b": 2}
 
 
 def js_to_number(value: Any) -> float:
@@ -43,52 +37,51 @@ def js_to_number(value: Any) -> float:
     text = str(value).strip()
     if text == "":
         return 0.0
-    if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
-        return float(int(text, 16))
+    radix = _JS_RADIX.get(text[:2].lower())
+    if radix is not None:
+        try:
+            return float(int(text[2:], radix)) if text[2:].isalnum() else math.nan
+        except ValueError:
+            return math.nan
     if _JS_NUMBER.fullmatch(text):
         return float(text.replace("Infinity", "inf"))
     return math.nan
 
 
-def _segment_value(field_kind: str, kind: str, text: str, value: Any) -> Any:
-    """The value as Segment's parser hands it to the evaluator: for the nested fields the
-    string, number or boolean written (null is the text "null"), for the others that as text."""
-    raw: Any = value if kind in ("number", "string") else (text == "true") if kind == "bool" else "null"
-    return raw if field_kind == "nested" else js_string(raw)
+_TEXT_TESTS = {
+    "contains": "{p} in {a}",
+    "not_contains": "{p} not in {a}",
+    "starts_with": "{a}.startswith({p})",
+    "not_starts_with": "not {a}.startswith({p})",
+    "ends_with": "{a}.endswith({p})",
+    "not_ends_with": "not {a}.endswith({p})",
+}
+_ORDERINGS = ("<", "<=", ">", ">=")
 
 
-def comparison(source: Source, get: str, field_kind: str, operator: str, kind: str, text: str, value: Any) -> str:
-    """A Python expression for ``field operator value``: ``field_kind`` is ``type``, ``event``,
-    ``name``, ``userId`` or ``nested``; ``kind`` the value's (string, number, bool or null)."""
+def condition_expression(source: Source, get: str, operator: str, value: Any) -> str:
+    """A Python expression deciding ``operator`` between the field (read by the expression
+    ``get``, MISSING when absent) and ``value``, as Segment's evaluator does."""
     actual = source.temp()
-    if kind == "null" and operator in ("=", "!=") and field_kind in EXISTENCE_FIELDS:
-        if operator == "=":
-            return f"(({actual} := {get}) is M or {actual} is None)"
+    if operator == "exists":
         return f"(({actual} := {get}) is not M and {actual} is not None)"
-    if kind == "bool" and operator == "=" and field_kind in ("userId", "nested"):
-        return f"({get} is {text == 'true'})"
+    if operator == "not_exists":
+        return f"(({actual} := {get}) is M or {actual} is None)"
+    if operator in ("is_true", "is_false"):
+        return f"({get} is {operator == 'is_true'})"
+    if operator in ("=", "!="):
+        equal = f"{get} == {js_string(value)!r}"  # in Python too, text equals only text
+        return f"({equal})" if operator == "=" else f"(not ({equal}))"
+    if operator in _TEXT_TESTS:
+        test = _TEXT_TESTS[operator].format(p=repr(js_string(value)), a=actual)
+        return f"(isinstance({actual} := {get}, str) and {test})"
     source.names["_NUMBER"] = (int, float)
     is_number = f"(isinstance({actual} := {get}, _NUMBER) and {actual}.__class__ is not bool)"
-    if kind == "number" and operator in ("=", "!=") and field_kind == "nested":
-        python_operator = "==" if operator == "=" else "!="
-        return f"({is_number} and {actual} {python_operator} {literal(source, value)})"
-    expected = _segment_value(field_kind, kind, text, value)
-    if operator in ("=", "!="):
-        equal = f"{get} == {js_string(expected)!r}"  # in Python too, a string equals only a string
-        return f"({equal})" if operator == "=" else f"(not ({equal}))"
-    number = js_to_number(expected)
-    if math.isnan(number):
-        return "False"  # nothing is below or above NaN
-    return f"({is_number} and {actual} {operator} {literal(source, number)})"
-
-
-def text_test(source: Source, get: str, function: str, pattern: str, negate: bool) -> str:
-    """``contains`` / ``match`` (negated with ``!``): both need a string, negated or not."""
-    actual = source.temp()
-    if function == "contains":
-        test = f"{pattern!r} {'not in' if negate else 'in'} {actual}"
-    elif pattern.endswith("*"):
-        test = f"{'not ' if negate else ''}{actual}.startswith({pattern[:-1]!r})"
-    else:
-        test = f"{'not ' if negate else ''}{actual}.endswith({pattern[1:]!r})"
-    return f"(isinstance({actual} := {get}, str) and {test})"
+    number = js_to_number(value)
+    if operator == "number_equals":
+        return f"({is_number} and {actual} == {literal(source, number)})"
+    if operator == "number_not_equals":
+        return f"({is_number} and {actual} != {literal(source, number)})"
+    if operator in _ORDERINGS and not math.isnan(number):
+        return f"({is_number} and {actual} {operator} {literal(source, number)})"
+    return "False"  # NaN compares with nothing, and Segment's evaluator knows no other operator

@@ -407,6 +407,15 @@ HAND_WRITTEN = [
     'properties.first\\ name = "Ann"',
     'properties.back\\\\slash = "x"',
     'event = "back\\slash"',
+    # malformed (a stray parenthesis, a misspelt field): Segment reads something, destkit refuses them
+    'type = "track")',
+    'type = "track" and propertes.plan = "pro"',
+    # Segment's odd readings, which destkit follows
+    '!(type = "track") and event = "Order Completed"',
+    '(contains(event, "Order") or type = "page") and type = "track"',
+    'contains(type, "tr") or event = "Order Completed"',
+    "properties.products.0.sku != null",
+    "event = Signed",
 ]
 
 
