@@ -30,7 +30,9 @@ from liquid.undefined import is_undefined
 
 from ..errors import MappingError, MappingFailed
 from .conditions import js_to_number
-from .jsvalues import MISSING, js_json, js_number
+from .jstext import js_length, js_units
+from .jsvalues import js_json
+from .liquidjs import TEXT_FILTERS, JSTemplate, js_text, js_text_filter, use_js_comparisons
 from .nodes import Node, directive
 
 __all__ = ["MAX_LENGTH", "DISABLED_TAGS", "DISABLED_FILTERS", "compile_liquid"]
@@ -46,31 +48,14 @@ DISABLED_FILTERS = frozenset(
 )  # fmt: skip
 
 
-def _js_text(value: Any) -> str:
-    """How LiquidJS writes a value into the output."""
-    if isinstance(value, str):
-        return value
-    if value is True or value is False:
-        return "true" if value else "false"
-    if value is None or value is MISSING or is_undefined(value):
-        return ""
-    if isinstance(value, (int, float)):
-        return js_number(value)
-    if isinstance(value, (list, tuple)):
-        return "".join(_js_text(item) for item in value)
-    if isinstance(value, dict):
-        return "[object Object]"
-    return str(value)
-
-
 class _JSOutputNode(OutputNode):
     def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
-        return buffer.write(_js_text(self.expression.evaluate(context)))
+        return buffer.write(js_text(self.expression.evaluate(context)))
 
 
 class _JSEchoNode(EchoNode):
     def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
-        return buffer.write(_js_text(self.expression.evaluate(context)))
+        return buffer.write(js_text(self.expression.evaluate(context)))
 
 
 class _JSOutput(Output):
@@ -139,18 +124,25 @@ def _date(value: Any, format_: Any = None) -> Any:
 
 
 def _size(value: Any) -> int:
-    return len(value) if isinstance(value, (str, list, dict)) else 0
+    if isinstance(value, str):
+        return js_length(value)
+    return len(value) if isinstance(value, list) else 0  # LiquidJS: `v.length || 0`
 
 
-def _last(value: Any) -> Any:
-    return value[-1] if isinstance(value, (str, list)) and value else None
+def _end(index: int) -> Callable[[Any], Any]:
+    """LiquidJS's ``first`` / ``last`` filters: on arrays and text (a code unit), else ""."""
 
+    def end(value: Any) -> Any:
+        items = js_units(value) if isinstance(value, str) else value if isinstance(value, list) else None
+        if items is None:
+            return ""
+        return items[index] if items else None
 
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, (str, list)) and value else None
+    return end
 
 
 class _Environment(Environment):
+    template_class = JSTemplate
     local_namespace_limit = 1_000_000  # bytes of assigned variables per render
     output_stream_limit = 1_000_000  # characters of output per render
 
@@ -176,8 +168,11 @@ class _Environment(Environment):
         self.add_filter("date", _date)
         self.add_filter("json", lambda value, *_: "" if is_undefined(value) else js_json(value))
         self.add_filter("size", _size)
-        self.add_filter("first", _first)
-        self.add_filter("last", _last)
+        self.add_filter("first", _end(0))
+        self.add_filter("last", _end(-1))
+        for name in TEXT_FILTERS:
+            if name in self.filters:
+                self.add_filter(name, js_text_filter(self.filters[name]))
 
 
 _ENVIRONMENT = _Environment(strict_filters=False)
@@ -194,6 +189,7 @@ def compile_liquid(arg: Any, pointer: str) -> Node:
     try:
         template = _ENVIRONMENT.from_string(_INDEX.sub(lambda m: m.group(1) or f"[{m.group(2)}]", arg))
         tags, filters = set(template.tag_names()), set(template.filter_names())
+        use_js_comparisons(template)
     except LiquidError as exc:
         raise MappingError(f"@liquid: {exc.message or exc}", pointer) from None
     for kind, used, disabled in (("tag", tags, DISABLED_TAGS), ("filter", filters, DISABLED_FILTERS)):

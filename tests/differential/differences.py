@@ -110,10 +110,6 @@ def _liquid_parsed_up_front(mapping: Any, event: Any, segment: Any, destkit: Any
     return "ok" in segment and "/@liquid: @liquid:" in _error(destkit)
 
 
-def _liquid_ordering(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
-    return "ok" in segment and "are not supported between" in _error(destkit)
-
-
 def _checked_inside_arrays(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
     return "ok" in segment and _error(destkit).startswith("/") and _directive_in_array(mapping)
 
@@ -146,14 +142,6 @@ def _utf16(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
     return _astral(event) or _astral(mapping)
 
 
-def _liquid_members(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
-    return "@liquid" in repr(mapping) and any(word in repr(mapping) for word in (".first", ".last", ".size"))
-
-
-def _liquid_object_text(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
-    return "@liquid" in repr(mapping) and "[object" in repr(segment).lower() and "[object" not in repr(destkit).lower()
-
-
 MAPPING_DIFFERENCES = [
     Difference(
         "text is counted in characters",
@@ -162,27 +150,10 @@ MAPPING_DIFFERENCES = [
         _utf16,
     ),
     Difference(
-        "Liquid's .first, .last and .size on text and objects",
-        "python-liquid reads them on text (its first character) and objects (their first entry); LiquidJS only on arrays",
-        _liquid_members,
-    ),
-    Difference(
-        "Liquid text filters on an object",
-        "LiquidJS turns an object into [object Object] before a text filter (upcase, url_encode...); python-liquid "
-        "into its Python text",
-        _liquid_object_text,
-    ),
-    Difference(
         "@liquid parsed when the mapping compiles",
         "destkit parses every @liquid template once, when the config loads, so a syntax error or a disabled tag "
         "fails there, even in a branch no event takes; Segment parses it each time it is evaluated",
         _liquid_parsed_up_front,
-    ),
-    Difference(
-        "Liquid ordering of a number against text",
-        "python-liquid refuses to order values of different types ({% if text > 1 %}), and destkit reports that "
-        "event's mapping as failed; LiquidJS answers false",
-        _liquid_ordering,
     ),
     Difference(
         "directive arguments checked inside arrays",
