@@ -52,9 +52,7 @@ def _if(arg: Any, pointer: str) -> Node:
         warnings.warn(MappingWarning("@if has neither 'then' nor 'else', so it always gives nothing", pointer), stacklevel=2)
     then = compile_node(options["then"], f"{pointer}/then") if "then" in options else constant(MISSING)
     # Segment takes `else` only when the else value itself is truthy.
-    otherwise = (
-        compile_node(options["else"], f"{pointer}/else") if js_truthy(options.get("else", MISSING)) else constant(MISSING)
-    )
+    otherwise = compile_node(options["else"], f"{pointer}/else") if js_truthy(options.get("else", MISSING)) else constant(MISSING)
 
     def if_(event: Any) -> Any:
         return then(event) if condition(event) else otherwise(event)

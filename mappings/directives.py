@@ -2,7 +2,8 @@
 
 A mapping is JSON. Plain values are copied; an object whose only ``@``-key is a directive
 (``{"@path": "$.userId"}``; a ``_metadata`` key may stand beside it) is evaluated against the
-event. A value that resolves to "missing" drops its key; ``null`` stays. :func:`compile_mapping`
+event. A value that resolves to "missing" drops its key (an array's missing item stays
+missing until the payload is finished, then is ``null``, as in Segment); ``null`` stays. :func:`compile_mapping`
 checks the whole mapping up front and raises :class:`MappingError` with a JSON pointer to
 the spot; evaluating never raises anything but :class:`MappingFailed`.
 
@@ -22,8 +23,9 @@ from typing import Any
 
 from ..errors import MappingError, MappingFailed
 from . import choosing, liquid, reading, transforming  # noqa: F401  (importing them registers their directives)
-from .codegen import as_function
-from .nodes import DIRECTIVES, Node, compile_node, directive_name
+from .codegen import Source, as_function, emit
+from .jsvalues import js_output
+from .nodes import DIRECTIVES, Node, compile_node, directive_name, may_leave_holes
 
 __all__ = ["compile_mapping", "compile_node", "DIRECTIVES", "Node"]
 
@@ -41,6 +43,8 @@ def compile_mapping(mapping: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         node = compile_node(mapping, "")
     except RecursionError:
         raise MappingError("the mapping nests too deeply") from None
+    if may_leave_holes(mapping):
+        node = _finished(node)
     written = as_function(node, "mapping", wrap=_as_mapping_failed)
     if written is not None:
         return written
@@ -56,6 +60,24 @@ def compile_mapping(mapping: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         return result
 
     return apply
+
+
+def _finished(node: Node) -> Node:
+    """The node, its payload finished (:func:`js_output`): only mappings that may leave a
+    missing item in an array pay for the walk."""
+
+    def finished(event: Any) -> Any:
+        return js_output(node(event))
+
+    def emit_finished(source: Source, arg: str, depth: int) -> str:
+        value = emit(node, source, arg, depth)
+        result = source.temp()
+        source.line(f"{result} = {source.bind(js_output)}({value})", depth)
+        return result
+
+    if getattr(node, "emit", None) is not None:
+        finished.emit = emit_finished  # type: ignore[attr-defined]
+    return finished
 
 
 def _as_mapping_failed(exc: Exception) -> Exception:

@@ -10,7 +10,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["MISSING", "js_string", "js_number", "js_json", "js_truthy"]
+__all__ = ["MISSING", "js_string", "js_number", "js_json", "js_truthy", "js_output"]
 
 
 class _Missing:
@@ -109,6 +109,16 @@ def js_json(value: Any) -> Any:
     if value is MISSING:
         return MISSING
     return json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def js_output(value: Any) -> Any:
+    """A finished payload, as Segment's ``removeUndefined`` leaves it: missing values dropped
+    from objects, and null in arrays (where JSON.stringify writes it)."""
+    if type(value) is dict:
+        return {key: js_output(item) for key, item in value.items() if item is not MISSING}
+    if type(value) is list:
+        return [None if item is MISSING else js_output(item) for item in value]
+    return value
 
 
 def js_truthy(value: Any) -> bool:

@@ -259,7 +259,6 @@ class JSContext(RenderContext):
             return obj[str(key) if isinstance(key, int) else key]  # a JavaScript key is always text
         return super().get_item(obj, key)
 
-
     def get_buffer(self, buf: TextIO | None = None) -> StringIO:
         carry = buf.size if isinstance(buf, LimitedStringIO) else 0
         return _Output(limit=(self.env.output_stream_limit or 0) - carry)

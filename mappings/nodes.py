@@ -28,6 +28,7 @@ __all__ = [
     "escape_pointer",
     "directive_name",
     "check_kind",
+    "may_leave_holes",
 ]
 
 Node = Callable[[Any], Any]
@@ -118,17 +119,27 @@ def _array_node(value: list[Any], pointer: str) -> Node:
     nodes = tuple(compile_node(item, f"{pointer}/{index}") for index, item in enumerate(value))
 
     def array(event: Any) -> Any:
-        # JSON has no "missing": a missing item becomes null, as JSON.stringify makes it.
-        return [None if (resolved := node(event)) is MISSING else resolved for node in nodes]
+        # A missing item stays missing (JavaScript's undefined) until the payload is finished
+        # (see js_output): @flatten and @merge leave it out, a finished payload holds null.
+        return [node(event) for node in nodes]
 
     def emit_array(source: Source, arg: str, depth: int) -> str:
         values = [emit(node, source, arg, depth) for node in nodes]
         out = source.temp()
-        source.line(f"{out} = [{', '.join(f'None if {value} is M else {value}' for value in values)}]", depth)
+        source.line(f"{out} = [{', '.join(values)}]", depth)
         return out
 
     array.emit = emit_array  # type: ignore[attr-defined]
     return array
+
+
+def may_leave_holes(value: Any) -> bool:
+    """Whether a mapping holds an array with a directive in it, whose items may be missing."""
+    if isinstance(value, list):
+        return any(isinstance(item, (dict, list)) for item in value) or any(may_leave_holes(item) for item in value)
+    if isinstance(value, dict):
+        return any(may_leave_holes(item) for item in value.values())
+    return False
 
 
 def directive(name: str) -> Callable[[Compiler], Compiler]:

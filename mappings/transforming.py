@@ -11,8 +11,9 @@ from typing import Any
 
 from ..errors import MappingError, MappingFailed
 from .codegen import Source, emit
+from .jstext import js_units
 from .jsvalues import MISSING, js_json, js_string, js_truthy
-from .nodes import Node, check_kind, compile_node, constant, directive, options_of, value_node
+from .nodes import Node, check_kind, compile_node, constant, directive, directive_name, escape_pointer, options_of, value_node
 
 
 @directive("@case")
@@ -163,7 +164,7 @@ def _merge(arg: Any, pointer: str) -> Node:
     direction_node = compile_node(direction, f"{pointer}/direction")
     for i, item in enumerate(options["objects"]):
         check_kind(item, f"{pointer}/objects/{i}", "each of @merge objects", ("object", "directive"))
-    objects = tuple(compile_node(item, f"{pointer}/objects/{i}") for i, item in enumerate(options["objects"]))
+    objects = tuple(_merged_object(item, f"{pointer}/objects/{i}") for i, item in enumerate(options["objects"]))
 
     def merge(event: Any) -> Any:
         resolved = [node(event) for node in objects]
@@ -171,13 +172,33 @@ def _merge(arg: Any, pointer: str) -> Node:
             resolved.reverse()  # with "left", earlier objects win
         out: dict[str, Any] = {}
         for item in resolved:
-            if isinstance(item, dict):
-                out.update(item)
-            elif isinstance(item, (str, list)):  # Object.assign spreads their indexes
-                out.update((str(index), element) for index, element in enumerate(item))
+            for key, value in _spread(item).items():
+                if value is MISSING:  # Object.assign copies undefined, which erases the key
+                    out.pop(key, None)
+                else:
+                    out[key] = value
         return out
 
     return merge
+
+
+def _spread(item: Any) -> dict[str, Any]:
+    """What Object.assign copies from a value: an object's entries, the indexes of an array or
+    of text (by UTF-16 code unit), and nothing from anything else."""
+    if isinstance(item, dict):
+        return item
+    if isinstance(item, str):
+        item = js_units(item)
+    return {str(index): value for index, value in enumerate(item)} if isinstance(item, list) else {}
+
+
+def _merged_object(item: Any, pointer: str) -> Node:
+    """One of @merge's objects; one written out keeps its missing values, which erase a key in
+    Object.assign as JavaScript's undefined does."""
+    if not isinstance(item, dict) or directive_name(item, pointer) is not None:
+        return compile_node(item, pointer)
+    fields = tuple((key, compile_node(value, f"{pointer}/{escape_pointer(str(key))}")) for key, value in item.items())
+    return lambda event: {key: node(event) for key, node in fields}
 
 
 @directive("@transform")

@@ -80,14 +80,6 @@ TRIGGER_DIFFERENCES = [
 ]
 
 
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_without_nulls(item) for item in value if item is not None]
-    return value
-
-
 def _directive_in_array(value: Any, argument: bool = False) -> bool:
     """Whether a plain array of the mapping (not a directive's own list) holds a directive."""
     if isinstance(value, list):
@@ -114,41 +106,7 @@ def _checked_inside_arrays(mapping: Any, event: Any, segment: Any, destkit: Any)
     return "ok" in segment and _error(destkit).startswith("/") and _directive_in_array(mapping)
 
 
-def _missing_array_items(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
-    return (
-        "ok" in segment
-        and "ok" in destkit
-        and _directive_in_array(mapping)
-        and _without_nulls(segment["ok"]) == _without_nulls(destkit["ok"])
-    )
-
-
-def _merge_keeps_earlier_values(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
-    def subset(small: Any, large: Any) -> bool:
-        if isinstance(small, dict) and isinstance(large, dict):
-            return all(key in large and subset(item, large[key]) for key, item in small.items())
-        if isinstance(small, list) and isinstance(large, list):
-            return len(small) == len(large) and all(map(subset, small, large))
-        return bool(small == large)
-
-    return "@merge" in repr(mapping) and "ok" in segment and "ok" in destkit and subset(segment["ok"], destkit["ok"])
-
-
-def _astral(value: Any) -> bool:
-    return any(ord(char) > 0xFFFF for char in repr(value))
-
-
-def _utf16(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
-    return _astral(event) or _astral(mapping)
-
-
 MAPPING_DIFFERENCES = [
-    Difference(
-        "text is counted in characters",
-        "Python counts a character beyond the Basic Multilingual Plane (an emoji) as one, JavaScript as two UTF-16 "
-        "halves, so spreading, slicing or indexing such text differs; destkit never splits a character",
-        _utf16,
-    ),
     Difference(
         "@liquid parsed when the mapping compiles",
         "destkit parses every @liquid template once, when the config loads, so a syntax error or a disabled tag "
@@ -160,18 +118,6 @@ MAPPING_DIFFERENCES = [
         "destkit checks every directive's arguments when the mapping compiles; Segment's validator does not look "
         "inside arrays, and evaluates what it finds there",
         _checked_inside_arrays,
-    ),
-    Difference(
-        "a missing array item is null at once",
-        "JSON has no undefined: destkit makes a missing item of an array null as the array is built, so @flatten "
-        "and @merge see null where Segment still sees undefined (both send null in the end)",
-        _missing_array_items,
-    ),
-    Difference(
-        "@merge and missing values",
-        "an object drops its missing values as destkit builds it, so in @merge they do not erase an earlier "
-        "object's value for the same key, as JavaScript's undefined does in Segment",
-        _merge_keeps_earlier_values,
     ),
 ]
 

@@ -40,4 +40,4 @@ def test_every_disagreement_is_a_listed_difference(outcomes: list[Outcome], kind
 def test_most_cases_agree_outright(outcomes: list[Outcome], kind: str) -> None:
     mine = [o for o in outcomes if o.kind == kind]
     assert len(mine) == CASES
-    assert sum(o.agrees for o in mine) / len(mine) >= 0.98
+    assert sum(o.agrees for o in mine) / len(mine) >= 0.995  # the target: agreeing outright, differences included

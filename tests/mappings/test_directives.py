@@ -13,6 +13,7 @@ import pytest
 
 from destkit import MappingError, MappingFailed, MappingWarning, compile_mapping
 from destkit.mappings.directives import compile_node
+from destkit.mappings.jsvalues import js_output
 
 EVENT: dict[str, Any] = {
     "type": "identify",
@@ -202,6 +203,15 @@ CASES = [
     ({"@if": {"exists": {"@path": "$.userId"}}}, "<missing>"),
     # @merge spreads text and arrays by index, as Object.assign does
     ({"@merge": {"direction": "right", "objects": [{"@path": "$.traits.tags"}, {"k": 1}]}}, {"0": "a", "1": "b", "k": 1}),
+    ({"@merge": {"direction": "right", "objects": [{"@literal": "a\U0001f389"}]}}, {"0": "a", "1": "\ud83c", "2": "\udf89"}),
+    # ... and a missing value erases the key, as JavaScript's undefined does in Object.assign
+    ({"@merge": {"direction": "right", "objects": [{"k": 1, "j": 2}, {"k": {"@path": "$.nope"}}]}}, {"j": 2}),
+    ({"@merge": {"direction": "left", "objects": [{"k": {"@path": "$.nope"}}, {"k": 1}]}}, {}),
+    # an array's missing item stays missing inside the mapping, and is null in the payload
+    ({"@flatten": {"separator": ".", "value": [1, {"@path": "$.nope"}, 3]}}, {"0": 1, "2": 3}),
+    ({"@merge": {"direction": "right", "objects": [{"@literal": [{"@path": "$.nope"}, 2]}]}}, {"1": 2}),
+    ([1, {"@path": "$.nope"}, [{"@path": "$.nope"}]], [1, None, [None]]),
+    ({"@json": {"mode": "encode", "value": [{"@path": "$.nope"}]}}, "[null]"),
     # @liquid: rendered as LiquidJS renders it
     ({"@liquid": "{{ traits.name | upcase }}"}, "PETER O'TOOLE"),
     ({"@liquid": "{{ traits.whole }} {{ traits.logins | divided_by: 2 }} {{ traits.score | round: 1 }}"}, "3 2.5 20"),
@@ -234,7 +244,7 @@ def test_directive(directive: Any, expected: Any) -> None:
 def test_the_called_nodes_agree_with_the_written_out_function(directive: Any, expected: Any) -> None:
     # compile_mapping writes the mapping out as one function; the nodes it is made of also
     # run on their own (inside directives that call them, or when writing out is not possible).
-    called = compile_node({"out": directive}, "")(EVENT)
+    called = js_output(compile_node({"out": directive}, "")(EVENT))  # finished, as compile_mapping finishes it
     assert called.get("out", "<missing>") == expected
 
 
