@@ -106,8 +106,18 @@ def _number(value: Any) -> float:
     return js_to_number(value)
 
 
+_ORDERS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
 def js_order(left: Any, right: Any, operator: str) -> bool:
     """JavaScript's ``left operator right`` for ``<``, ``<=``, ``>`` or ``>=``."""
+    if type(left) in (int, float) and type(right) in (int, float):  # the common case first
+        return _ORDERS[operator](left, right)
     a, b = _primitive(left), _primitive(right)
     if isinstance(a, str) and isinstance(b, str):
         order = js_compare(a, b)
@@ -115,8 +125,8 @@ def js_order(left: Any, right: Any, operator: str) -> bool:
         x, y = _number(a), _number(b)
         if math.isnan(x) or math.isnan(y):
             return False
-        order = (x > y) - (x < y)
-    return {"<": order < 0, "<=": order <= 0, ">": order > 0, ">=": order >= 0}[operator]
+        return _ORDERS[operator](x, y)
+    return _ORDERS[operator](order, 0)
 
 
 def js_contains(left: Any, right: Any) -> bool:
@@ -240,23 +250,22 @@ class JSContext(RenderContext):
     """Reads members as LiquidJS does (see the module's docstring)."""
 
     def get_item(self, obj: Any, key: Any) -> Any:
+        if type(obj) is dict:  # the common case first
+            if key == "size" and "size" not in obj:
+                return len(obj)
+            return obj[str(key) if type(key) is int else key]  # a JavaScript key is always text
         if obj is None:
             return None  # LiquidJS reads any member of nil as nil
         if isinstance(obj, str):
             if key in ("size", "length"):
                 return js_length(obj)
             if isinstance(key, int):
-                units = js_units(obj)
-                return units[key]  # an IndexError is undefined
+                return js_units(obj)[key]  # an IndexError is undefined
             raise KeyError(key)
         if isinstance(obj, list) and key in ("size", "length"):
             return len(obj)
         if isinstance(obj, list) and key in ("first", "last"):
             return obj[0 if key == "first" else -1]
-        if isinstance(obj, dict):
-            if key == "size" and "size" not in obj:
-                return len(obj)
-            return obj[str(key) if isinstance(key, int) else key]  # a JavaScript key is always text
         return super().get_item(obj, key)
 
     def get_buffer(self, buf: TextIO | None = None) -> StringIO:
