@@ -1,16 +1,18 @@
-"""What the commands share: reading JSON arguments, and turning destkit errors into exit code 2."""
+"""What the commands share: reading JSON arguments, turning destkit errors into exit code 2,
+and printing what compiling a config warned about."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..config import CompiledSubscription
 from ..errors import DestkitError
 
 USAGE_ERROR = 2
@@ -45,3 +47,10 @@ def config_errors() -> Iterator[None]:
     except DestkitError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(USAGE_ERROR)
+
+
+def echo_warnings(subscriptions: Iterable[CompiledSubscription]) -> None:
+    """Each compile warning, one line on stderr (``validate``'s words); never an exit code."""
+    for sub in subscriptions:
+        for warning in sub.warnings:
+            click.echo(f"warning: {warning}", err=True)

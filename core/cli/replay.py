@@ -33,7 +33,7 @@ from ..sandboxing import sandboxed
 from ..shards import Counts, run_sharded
 from ..sources import Format, open_source
 from ..state import DEFAULT_STATE_PATH, STATE_ENV, StateError, default_location, describe_location, open_store
-from ._common import USAGE_ERROR
+from ._common import USAGE_ERROR, echo_warnings
 
 
 @click.command()
@@ -116,7 +116,7 @@ def replay(
             report = _writable(report_path)
             if sandbox:
                 config = stack.enter_context(sandboxed(config))
-            Runtime(config, concurrency=concurrency)  # every mapping, trigger and setting compiles
+            compiled = Runtime(config, concurrency=concurrency)  # every mapping, trigger and setting compiles
             resolve_loop(loop)
             # A rehearsal (dry run, sandbox) must not mark real deliveries as done: it keeps state
             # only in a store named on the command line (never $DESTKIT_STATE's), marked as a rehearsal's.
@@ -126,6 +126,7 @@ def replay(
                 _check_store(location, rehearsal=sandbox)
         except DestkitError as exc:
             _usage_error(exc)
+        echo_warnings(compiled.subscriptions)  # here once, not in each delivering process
         count = workers or (1 if dry_run or events == "-" else os.cpu_count() or 1)
         if events == "-" and count > 1:
             _usage_error(ConfigError("--workers: standard input can be read by one process only"))

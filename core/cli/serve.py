@@ -21,7 +21,7 @@ from ..sandboxing import sandboxed
 from ..service import Service
 from ..state import describe_location
 from ..worker_processes import WorkerProcesses
-from ._common import USAGE_ERROR
+from ._common import USAGE_ERROR, echo_warnings
 from ._state import chosen_state, state_option
 
 
@@ -78,6 +78,7 @@ def serve(
         except DestkitError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)
+        echo_warnings(service.runtime.subscriptions)  # once: delivery processes stay quiet
         listening = _listen(host, port)
         tune_collector()
         stack.callback(listening.close)

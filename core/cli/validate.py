@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..config import compile_config, load_config
-from ._common import config_errors
+from ._common import config_errors, echo_warnings
 
 
 @click.command()
@@ -17,9 +17,7 @@ def validate(config_path: str) -> None:
         subscriptions = compile_config(config)
         if config.declares_serve:  # what only `destkit serve` reads is checked as it checks it
             config.serve_options()
-    for sub in subscriptions:  # never change the exit code
-        for warning in sub.warnings:
-            click.echo(f"warning: {warning}", err=True)
+    echo_warnings(subscriptions)
     destinations = {sub.destination.name for sub in subscriptions}
     click.echo(f"{config_path}: ok ({len(destinations)} destination(s), {len(subscriptions)} subscription(s))")
     for sub in subscriptions:

@@ -16,7 +16,7 @@ from ..runtime import Runtime
 from ..sandboxing import sandboxed
 from ..state import StateError, describe_location, open_store
 from ..worker import Worker, WorkerOptions
-from ._common import USAGE_ERROR
+from ._common import USAGE_ERROR, echo_warnings
 from ._state import chosen_state, state_option
 
 
@@ -50,6 +50,7 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool, loop: str)
         except DestkitError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)
+        echo_warnings(runtime.subscriptions)
         location = chosen_state(state, sandbox)
         tune_collector()
         options = WorkerOptions(lease=config.state.lease_seconds, ledger_days=config.state.ledger_days, grace=grace)

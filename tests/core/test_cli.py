@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -186,3 +188,55 @@ def test_validate_refuses_a_serve_block_as_serve_does(
             timeout=60,
         )
         assert served.returncode == 2 and words in served.stderr
+
+
+ODD_TRIGGER = 'type = "track" and event = null'  # legal, and worth a warning: Segment compares with the text "null"
+
+
+def warned_config(tmp_path: Path) -> Path:
+    path = tmp_path / "warned.yaml"
+    path.write_text(
+        "destinations:\n"
+        "  - name: h\n"
+        "    type: webhook\n"
+        "    settings: {url: 'http://127.0.0.1:9/in'}\n"
+        f"    subscriptions: [{{name: odd, action: send, trigger: '{ODD_TRIGGER}'}}]\n"
+        "serve:\n"
+        "  write_keys: ['wk-warned']\n"
+    )
+    return path
+
+
+def warning_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("warning: ")]
+
+
+@pytest.mark.parametrize("command", [("validate",), ("replay", "-", "--dry-run", "-q")])
+def test_compile_warnings_are_printed_once_and_keep_the_exit_code(tmp_path: Path, command: tuple[str, ...]) -> None:
+    events = '{"type": "track", "event": "null", "userId": "u1", "messageId": "m1"}\n'
+    code, _, err = invoke(*command, "--config", str(warned_config(tmp_path)), input=events)
+    assert code == 0, err
+    (line,) = warning_lines(err)
+    assert "subscription 'odd': trigger: event = null compares event with the text \"null\"" in line
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_long_running_commands_print_compile_warnings_once_at_start(tmp_path: Path, command: str) -> None:
+    destkit = str(Path(sys.executable).with_name("destkit"))
+    args = [destkit, command, "--config", str(warned_config(tmp_path)), "--state", str(tmp_path / "state.db")]
+    if command == "serve":
+        args += ["--port", "0", "--workers", "2"]  # a second delivering process must stay quiet
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as sink:
+        process = subprocess.Popen(args, stderr=sink, cwd=tmp_path)
+        try:
+            deadline = time.monotonic() + 30
+            while not warning_lines(errors.read_text()) and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.1)
+            time.sleep(1.0)  # time for anything else to print it again
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=60)
+    assert code == 143, errors.read_text()
+    (line,) = warning_lines(errors.read_text())
+    assert "subscription 'odd': trigger: event = null" in line
