@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import MappingError, MappingWarning
 from .codegen import Source, emit
 from .jsvalues import MISSING, js_string, js_truthy
-from .nodes import Node, compile_node, constant, directive, options_of
+from .nodes import Node, compile_node, compile_raw, constant, directive, options_of
 
 
 def _js_blank(value: Any) -> bool:
@@ -112,7 +112,7 @@ def _without_nulls(value: Any) -> Any:
 
 @directive("@excludeWhenNull")
 def _exclude_when_null(arg: Any, pointer: str) -> Node:
-    inner = compile_node(arg, pointer)
+    inner = compile_raw(arg, pointer)
 
     def exclude_when_null(event: Any) -> Any:
         value = inner(event)

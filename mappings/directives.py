@@ -12,8 +12,9 @@ the whole mapping out as one Python function (:mod:`.codegen`), inlining paths, 
 ``@if``, ``@coalesce``, ``@case``, ``@template`` and the like, and calling the other nodes.
 
 destkit extensions (not in Segment): ``@coalesce`` and ``@hash``; ``@path`` accepts full
-JSONPath; ``@replace`` has no 10-character limit; ``@case`` and ``@replace`` are checked
-when the mapping compiles instead of when an event arrives.
+JSONPath; ``@replace`` has no 10-character limit. Arguments are checked when the mapping
+compiles where Segment's validator checks them (see :func:`.nodes.compile_raw`); elsewhere
+they are evaluated as Segment evaluates them.
 """
 
 from __future__ import annotations

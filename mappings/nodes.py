@@ -9,10 +9,13 @@ Nodes that can write themselves into generated code carry an ``emit`` (see :mod:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from ..errors import MappingError
+from ..errors import MappingError, MappingFailed, MappingWarning
 from .codegen import Source, emit, literal
 from .jsvalues import MISSING, js_truthy
 
@@ -29,9 +32,16 @@ __all__ = [
     "directive_name",
     "check_kind",
     "may_leave_holes",
+    "compile_raw",
+    "unvalidated",
+    "fails_when_evaluated",
 ]
 
 Node = Callable[[Any], Any]
+#: Whether Segment's validator looks at what is being compiled: it looks through objects and
+#: directives' options, but not inside arrays, nor inside the object of an ``@literal`` or an
+#: ``@excludeWhenNull``.
+_VALIDATED: ContextVar[bool] = ContextVar("validated", default=True)
 Compiler = Callable[[Any, str], Node]
 DIRECTIVES: dict[str, Compiler] = {}
 
@@ -60,17 +70,52 @@ def compile_node(value: Any, pointer: str) -> Node:
     if isinstance(value, dict):
         name = directive_name(value, pointer)
         if name is not None:
-            compiler = DIRECTIVES.get(name)
-            if compiler is None:
-                known = ", ".join(sorted(DIRECTIVES))
-                raise MappingError(f"unknown directive {name} (known: {known})", pointer)
-            return compiler(value[name], f"{pointer}/{escape_pointer(name)}")
+            try:
+                compiler = DIRECTIVES.get(name)
+                if compiler is None:
+                    known = ", ".join(sorted(DIRECTIVES))
+                    raise MappingError(f"unknown directive {name} (known: {known})", pointer)
+                return compiler(value[name], f"{pointer}/{escape_pointer(name)}")
+            except MappingError as exc:
+                if _VALIDATED.get():
+                    raise
+                return fails_when_evaluated(exc)
         return _object_node(value, pointer)
     if isinstance(value, list):
         return _array_node(value, pointer)
     if value is None or isinstance(value, (str, int, float, bool)):
         return constant(value)
     raise MappingError(f"{type(value).__name__} is not a JSON value", pointer)
+
+
+def fails_when_evaluated(error: MappingError) -> Node:
+    """What Segment's validator lets through and its evaluation refuses: the directive fails each
+    event that evaluates it (an untaken branch never does), and compiling warns."""
+    message = f"{error.reason} (Segment checks this only when evaluating it, so only an event that reaches it fails)"
+    warnings.warn(MappingWarning(message, error.pointer), stacklevel=2)
+
+    def failing(_: Any) -> Any:
+        raise MappingFailed(f"{error.pointer}: {error.reason}")
+
+    return failing
+
+
+@contextmanager
+def unvalidated() -> Iterator[None]:
+    token = _VALIDATED.set(False)
+    try:
+        yield
+    finally:
+        _VALIDATED.reset(token)
+
+
+def compile_raw(value: Any, pointer: str) -> Node:
+    """Compile the argument of ``@literal`` or ``@excludeWhenNull``, which Segment's validator
+    takes as a directive (checked) or any JSON value (what an object holds is not looked at)."""
+    if isinstance(value, dict) and directive_name(value, pointer) is not None:
+        return compile_node(value, pointer)
+    with unvalidated():
+        return compile_node(value, pointer)
 
 
 def constant(value: Any) -> Node:
@@ -116,7 +161,8 @@ def _object_node(value: dict[str, Any], pointer: str) -> Node:
 
 
 def _array_node(value: list[Any], pointer: str) -> Node:
-    nodes = tuple(compile_node(item, f"{pointer}/{index}") for index, item in enumerate(value))
+    with unvalidated():  # Segment's validator checks that an array is one, not what it holds
+        nodes = tuple(compile_node(item, f"{pointer}/{index}") for index, item in enumerate(value))
 
     def array(event: Any) -> Any:
         # A missing item stays missing (JavaScript's undefined) until the payload is finished
@@ -180,9 +226,12 @@ def _kind(value: Any) -> str:
     return {str: "string", list: "array", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def check_kind(value: Any, pointer: str, what: str, allowed: tuple[str, ...]) -> None:
+def check_kind(value: Any, pointer: str, what: str, allowed: tuple[str, ...], evaluated_anyway: bool = False) -> None:
     """Refuse ``value`` unless it is one of the ``allowed`` kinds (string, object, directive...),
-    as Segment's mapping validator does."""
+    as Segment's mapping validator does. ``evaluated_anyway``: Segment's evaluation takes any
+    kind here, so where its validator does not look, neither does this check."""
+    if evaluated_anyway and not _VALIDATED.get():
+        return
     kind = _kind(value)
     if kind not in allowed:
         article = "an" if kind[0] in "aeiou" else "a"

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import MappingError
 from .codegen import Source, as_function, emit
 from .jsvalues import MISSING, js_string
-from .nodes import Node, compile_node, constant, directive
+from .nodes import Node, compile_node, compile_raw, constant, directive
 from .paths import compile_key_path, compile_path
 
 
@@ -24,7 +24,7 @@ def _path(arg: Any, pointer: str) -> Node:
 
 @directive("@literal")
 def _literal(arg: Any, pointer: str) -> Node:
-    return compile_node(arg, pointer)  # Segment resolves the value, directives included
+    return compile_raw(arg, pointer)  # Segment resolves the value, directives included
 
 
 _PLACEHOLDER = re.compile(r"\{\{\{([^}]+)\}\}\}|\{\{([^}]+)\}\}")

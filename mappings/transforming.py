@@ -13,7 +13,18 @@ from ..errors import MappingError, MappingFailed
 from .codegen import Source, emit
 from .jstext import js_units
 from .jsvalues import MISSING, js_json, js_string, js_truthy
-from .nodes import Node, check_kind, compile_node, constant, directive, directive_name, escape_pointer, options_of, value_node
+from .nodes import (
+    Node,
+    check_kind,
+    compile_node,
+    constant,
+    directive,
+    directive_name,
+    escape_pointer,
+    fails_when_evaluated,
+    options_of,
+    value_node,
+)
 
 
 @directive("@case")
@@ -22,7 +33,7 @@ def _case(arg: Any, pointer: str) -> Node:
     operator = options["operator"]
     if operator not in ("lower", "upper"):
         raise MappingError(f'@case operator must be "lower" or "upper", not {operator!r}', f"{pointer}/operator")
-    check_kind(options["value"], f"{pointer}/value", "@case value", ("string", "directive"))
+    check_kind(options["value"], f"{pointer}/value", "@case value", ("string", "directive"), evaluated_anyway=True)
     value = value_node(options, pointer)
     convert = str.lower if operator == "lower" else str.upper
 
@@ -76,7 +87,7 @@ def _replace(arg: Any, pointer: str) -> Node:
             raise MappingError(f"@replace {key} must be true or false", f"{pointer}/{key}")
     if not options["pattern"]:
         raise MappingError("@replace needs a non-empty pattern", f"{pointer}/pattern")
-    check_kind(options["value"], f"{pointer}/value", "@replace value", ("string", "directive"))
+    check_kind(options["value"], f"{pointer}/value", "@replace value", ("string", "directive"), evaluated_anyway=True)
     flags = re.IGNORECASE if options.get("ignorecase") else 0
     count = 0 if options.get("global", True) is not False else 1
     steps = [(re.compile(re.escape(options["pattern"]), flags), _js_replacement(options.get("replacement")))]
@@ -106,8 +117,8 @@ def _json(arg: Any, pointer: str) -> Node:
     mode = options["mode"]
     if mode not in ("encode", "decode"):
         raise MappingError(f'@json mode must be "encode" or "decode", not {mode!r}', f"{pointer}/mode")
-    if not js_truthy(options["value"]):  # Segment refuses it on every event
-        raise MappingError(f"@json needs a value, not {js_json(options['value'])}", f"{pointer}/value")
+    if not js_truthy(options["value"]):  # Segment's validator lets it through, its evaluation refuses it
+        return fails_when_evaluated(MappingError(f"@json needs a value, not {js_json(options['value'])}", f"{pointer}/value"))
     value = value_node(options, pointer)
     if mode == "encode":
         return lambda event: js_json(value(event))
@@ -163,7 +174,7 @@ def _merge(arg: Any, pointer: str) -> Node:
         raise MappingError(f'@merge direction must be "left" or "right", not {direction!r}', f"{pointer}/direction")
     direction_node = compile_node(direction, f"{pointer}/direction")
     for i, item in enumerate(options["objects"]):
-        check_kind(item, f"{pointer}/objects/{i}", "each of @merge objects", ("object", "directive"))
+        check_kind(item, f"{pointer}/objects/{i}", "each of @merge objects", ("object", "directive"), evaluated_anyway=True)
     objects = tuple(_merged_object(item, f"{pointer}/objects/{i}") for i, item in enumerate(options["objects"]))
 
     def merge(event: Any) -> Any:

@@ -80,44 +80,37 @@ TRIGGER_DIFFERENCES = [
 ]
 
 
-def _directive_in_array(value: Any, argument: bool = False) -> bool:
-    """Whether a plain array of the mapping (not a directive's own list) holds a directive."""
-    if isinstance(value, list):
-        if not argument and any(isinstance(item, dict) and any(str(k).startswith("@") for k in item) for item in value):
-            return True
-        return any(_directive_in_array(item) for item in value)
-    if isinstance(value, dict):
-        return any(
-            _directive_in_array(item, argument=key in ("@merge", "objects", "@arrayPath", "@coalesce"))
-            for key, item in value.items()
-        )
-    return False
-
-
 def _error(outcome: Any) -> str:
     return str(outcome.get("error", "")) if isinstance(outcome, dict) else ""
 
 
-def _liquid_parsed_up_front(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
-    return "ok" in segment and "/@liquid: @liquid:" in _error(destkit)
+def _liquid_checked_up_front(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    error = _error(destkit)
+    return "ok" in segment and ("/@liquid: @liquid:" in error or "/@liquid: @liquid templates are limited" in error)
 
 
-def _checked_inside_arrays(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
-    return "ok" in segment and _error(destkit).startswith("/") and _directive_in_array(mapping)
+def _refused_option(mapping: Any, event: Any, segment: Any, destkit: Any) -> bool:
+    error = _error(destkit)
+    return "ok" in segment and error.startswith("/") and any(words in error for words in _OPTION_MISTAKES)
+
+
+_OPTION_MISTAKES = ("has no option", '@case operator must be "lower" or "upper"')
 
 
 MAPPING_DIFFERENCES = [
     Difference(
         "@liquid parsed when the mapping compiles",
-        "destkit parses every @liquid template once, when the config loads, so a syntax error or a disabled tag "
-        "fails there, even in a branch no event takes; Segment parses it each time it is evaluated",
-        _liquid_parsed_up_front,
+        "destkit parses every @liquid template once, when the config loads, so a syntax error, a disabled tag or "
+        "a template over 1,000 characters fails there, even in a branch no event takes (inside arrays, where "
+        "Segment's validator does not look, it fails the events that reach it); Segment parses it each time it "
+        "is evaluated",
+        _liquid_checked_up_front,
     ),
     Difference(
-        "directive arguments checked inside arrays",
-        "destkit checks every directive's arguments when the mapping compiles; Segment's validator does not look "
-        "inside arrays, and evaluates what it finds there",
-        _checked_inside_arrays,
+        "a misspelt option",
+        "Segment ignores an option a directive does not have, and a @case operator other than lower or upper "
+        "unless the value is text, so a typo changes payloads silently; destkit refuses it when the config loads",
+        _refused_option,
     ),
 ]
 

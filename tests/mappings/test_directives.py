@@ -300,7 +300,6 @@ def test_the_result_does_not_share_containers_with_the_mapping() -> None:
         ({"a": {"@case": {"operator": "lower", "value": 3}}}, "/a/@case/value", "must be a string or a directive"),
         ({"a": {"@replace": {"pattern": "x", "value": True}}}, "/a/@replace/value", "must be a string or a directive"),
         ({"a": {"@merge": {"direction": "left", "objects": ["x"]}}}, "/a/@merge/objects/0", "must be a object or a directive"),
-        ({"a": {"@json": {"mode": "encode", "value": 0}}}, "/a/@json/value", "needs a value"),
         ({"a": {"@if": {"exists": 1, "then": 1, "otherwise": 2}}}, "/a/@if", "no option otherwise"),
         ({"a": {"@case": {"operator": "title", "value": "x"}}}, "/a/@case/operator", '"lower" or "upper"'),
         ({"a": {"@case": {"value": "x"}}}, "/a/@case", "needs a 'operator' key"),
@@ -314,7 +313,7 @@ def test_the_result_does_not_share_containers_with_the_mapping() -> None:
         ({"a": {"@merge": {"direction": "left", "objects": {}}}}, "/a/@merge/objects", "must be a list"),
         ({"a": {"@transform": {"apply": 1, "mapping": {}}}}, "/a/@transform/apply", "must be a object or a directive"),
         ({"a": {"@coalesce": []}}, "/a/@coalesce", "non-empty list"),
-        ({"list": [1, {"@nope": 1}]}, "/list/1", "unknown directive"),
+        ({"obj": {"inner": {"@nope": 1}}}, "/obj/inner", "unknown directive"),
         ({"we/ird~key": {"@nope": 1}}, "/we~1ird~0key", "unknown directive"),
     ],
 )
@@ -358,3 +357,54 @@ def test_a_liquid_render_error_is_that_events_mapping_failure() -> None:
     apply = compile_mapping({"a": {"@liquid": "{{ traits.name | append }}"}})  # LiquidJS refuses it too
     with pytest.raises(MappingFailed, match="@liquid could not render"):
         apply(EVENT)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        # Segment's validator does not look inside arrays: what it evaluates, destkit evaluates too
+        ({"a": [{"@case": {"operator": "upper", "value": 3}}]}, {"a": [3]}),
+        ({"a": [{"@case": {"operator": "upper", "value": None}}]}, {"a": [None]}),
+        ({"a": [{"@replace": {"pattern": "1", "replacement": "x", "value": 31}}]}, {"a": ["3x"]}),
+        ({"a": [{"@replace": {"pattern": "1", "value": ["a"]}}]}, {"a": [""]}),
+        ({"a": [{"@merge": {"direction": "right", "objects": ["ab", 3]}}]}, {"a": [{"0": "a", "1": "b"}]}),
+        # ... nor inside an @literal's object
+        ({"a": {"@literal": {"b": {"@case": {"operator": "lower", "value": 3}}}}}, {"a": {"b": 3}}),
+    ],
+)
+def test_arguments_are_checked_where_segment_checks_them(mapping: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert compile_mapping(mapping)(EVENT) == expected
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {"a": {"@case": {"operator": "upper", "value": 3}}},
+        {"a": {"@if": {"exists": {"b": {"@case": {"operator": "upper", "value": 3}}}, "then": 1}}},
+        {"a": {"@merge": {"direction": "right", "objects": ["ab"]}}},
+    ],
+)
+def test_where_segment_checks_arguments_a_bad_one_is_refused_at_compile_time(mapping: dict[str, Any]) -> None:
+    with pytest.raises(MappingError):
+        compile_mapping(mapping)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "words"),
+    [
+        ({"a": [1, {"@nope": 1}]}, "/a/1: unknown directive @nope"),  # inside an array
+        ({"a": {"@json": {"mode": "encode", "value": False}}}, "/a/@json/value: @json needs a value"),
+    ],
+)
+def test_what_segment_checks_only_when_evaluating_fails_the_event_and_warns(mapping: dict[str, Any], words: str) -> None:
+    with pytest.warns(MappingWarning, match=words):
+        apply = compile_mapping(mapping)
+    with pytest.raises(MappingFailed, match=words):
+        apply(EVENT)
+
+
+def test_what_segment_checks_only_when_evaluating_passes_in_a_branch_not_taken() -> None:
+    never = {"@json": {"mode": "encode", "value": 0}}
+    with pytest.warns(MappingWarning):
+        apply = compile_mapping({"a": {"@if": {"exists": {"@path": "$.nope"}, "then": never}}})
+    assert apply(EVENT) == {}
