@@ -123,6 +123,15 @@ def _date(value: Any, format_: Any = None) -> Any:
     return when.strftime(format_.replace("%s", str(int(when.timestamp()))))
 
 
+def _truncate(value: Any, length: Any = 50, end: Any = "...") -> Any:
+    """LiquidJS's ``truncate``: text of at most ``length`` characters passes unchanged (python-liquid
+    cuts it at ``length`` already); longer text is cut so that it ends in ``end`` within it."""
+    text, tail, limit = js_text(value), js_text(end), _number(length)
+    if len(text) <= limit:  # counted in code points, as LiquidJS counts here
+        return value
+    return text[: max(int(limit) - len(tail), 0)] + tail
+
+
 def _size(value: Any) -> int:
     if isinstance(value, str):
         return js_length(value)
@@ -166,6 +175,7 @@ class _Environment(Environment):
         for name, operation in operations.items():
             self.add_filter(name, _math(operation))
         self.add_filter("date", _date)
+        self.add_filter("truncate", _truncate)
         self.add_filter("json", lambda value, *_: "" if is_undefined(value) else js_json(value))
         self.add_filter("size", _size)
         self.add_filter("first", _end(0))

@@ -62,6 +62,9 @@ def test_members_are_read_as_liquidjs_reads_them(template: str, traits: dict[str
         ("{{ traits.v | upcase }}", ["a", "b"], "AB"),
         ("{{ traits.v | append: 'x' }}", 3.0, "3x"),
         ("{{ traits.v | url_encode }}", True, "true"),
+        ("{{ traits.v | truncate: 5 }}", "trait", "trait"),
+        ("{{ traits.v | truncate: 5 }}", "traits", "tr..."),
+        ("{{ traits.v | truncate: 3, '' }}", 12345, "123"),
     ],
 )
 def test_text_filters_read_their_input_as_liquidjs_writes_it(template: str, value: Any, expected: str) -> None:
