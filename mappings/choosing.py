@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import MappingError, MappingWarning
 from .codegen import Source, emit
 from .jsvalues import MISSING, js_string, js_truthy
-from .nodes import Node, compile_node, compile_raw, constant, directive, options_of
+from .nodes import Node, compile_node, compile_raw, constant, directive, fails_when_evaluated, options_of
 
 
 def _js_blank(value: Any) -> bool:
@@ -30,8 +30,10 @@ def _js_blank(value: Any) -> bool:
 def _if(arg: Any, pointer: str) -> Node:
     options = options_of(arg, pointer, "@if", {"exists", "blank", "then", "else"})
     if not js_truthy(options.get("exists", MISSING)) and not js_truthy(options.get("blank", MISSING)):
-        # Segment reads a falsy literal (0, "", false, null) as no test at all, on every event
-        raise MappingError("@if needs an 'exists' or a 'blank' key holding a path or a value that is not falsy", pointer)
+        # Segment reads a falsy literal (0, "", false, null) as no test at all; its validator lets it
+        # through, its evaluation refuses it
+        message = "@if needs an 'exists' or a 'blank' key holding a path or a value that is not falsy"
+        return fails_when_evaluated(MappingError(message, pointer))
     if "exists" in options:
         tested = compile_node(options["exists"], f"{pointer}/exists")
 

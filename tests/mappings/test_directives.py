@@ -290,8 +290,6 @@ def test_the_result_does_not_share_containers_with_the_mapping() -> None:
         ({"a": {"@path": "$.x[?(@.price >"}}, "/a/@path", "invalid JSONPath"),
         ({"a": {"@template": ["x"]}}, "/a/@template", "takes a string"),
         ({"traits": {"@if": {"exists": {"@path": "$.x"}, "then": {"@nope": 1}}}}, "/traits/@if/then", "unknown directive @nope"),
-        ({"a": {"@if": {"then": 1}}}, "/a/@if", "'exists' or a 'blank'"),
-        ({"a": {"@if": {"exists": 0, "then": 1}}}, "/a/@if", "'exists' or a 'blank'"),
         ({"a": {"@liquid": "{% for x in y %}{% endfor %}"}}, "/a/@liquid", "tag for is disabled"),
         ({"a": {"@liquid": "{{ x | sort }}"}}, "/a/@liquid", "filter sort is disabled"),
         ({"a": {"@liquid": "x" * 1001}}, "/a/@liquid", "limited to 1,000 characters"),
@@ -394,6 +392,8 @@ def test_where_segment_checks_arguments_a_bad_one_is_refused_at_compile_time(map
     [
         ({"a": [1, {"@nope": 1}]}, "/a/1: unknown directive @nope"),  # inside an array
         ({"a": {"@json": {"mode": "encode", "value": False}}}, "/a/@json/value: @json needs a value"),
+        ({"a": {"@if": {"then": 1}}}, "/a/@if: @if needs an 'exists' or a 'blank' key"),
+        ({"a": {"@if": {"exists": 0, "then": 1}}}, "/a/@if: @if needs an 'exists' or a 'blank' key"),
     ],
 )
 def test_what_segment_checks_only_when_evaluating_fails_the_event_and_warns(mapping: dict[str, Any], words: str) -> None:
