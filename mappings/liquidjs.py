@@ -165,9 +165,16 @@ def _keyword(expression: Expression) -> bool:
     return isinstance(expression, (Nil, Empty, Blank))
 
 
-def _ordering(expression: Any, context: RenderContext, operator: str) -> bool:
-    if _keyword(expression.left) or _keyword(expression.right):
+def _never(base: type[Expression]) -> type[Expression]:
+    """``base`` answering false: an ordering against nil, empty or blank."""
+
+    def evaluate(self: Expression, context: RenderContext) -> bool:
         return False
+
+    return type(f"_Never{base.__name__}", (base,), {"__slots__": (), "evaluate": evaluate})
+
+
+def _ordering(expression: Any, context: RenderContext, operator: str) -> bool:
     return js_order(expression.left.evaluate(context), expression.right.evaluate(context), operator)
 
 
@@ -215,15 +222,20 @@ _JS_EXPRESSIONS: dict[type, type] = {
 }
 
 
+_AGAINST_KEYWORDS: dict[type, type] = {base: _never(base) for base in (LtExpression, LeExpression, GtExpression, GeExpression)}
+
+
 def use_js_comparisons(template: BoundTemplate) -> None:
     """Turn every ordering and ``contains`` in a parsed template into LiquidJS's."""
     context = RenderContext(template)
 
     def expression(found: Expression) -> None:
-        replacement = _JS_EXPRESSIONS.get(type(found))
+        operands = found.children()
+        keyword = any(_keyword(operand) for operand in operands)  # decided here, not on every render
+        replacement = (_AGAINST_KEYWORDS if keyword else _JS_EXPRESSIONS).get(type(found))
         if replacement is not None:
             found.__class__ = replacement  # the same slots, another evaluate
-        for child in found.children():
+        for child in operands:
             expression(child)
 
     def node(found: LiquidNode) -> None:

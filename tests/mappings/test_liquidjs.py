@@ -28,6 +28,8 @@ def render(template: str, traits: dict[str, Any]) -> Any:
         ('t < "b"', {"t": "abc"}, True),
         ("t >= 1", {"t": True}, True),
         ("t > nil", {"t": 3}, False),
+        ("t > empty", {"t": "x"}, False),
+        ("t <= blank", {"t": "x"}, False),
         # contains: an array holding the value, or text holding its text
         ("t contains 'a'", {"t": 0.5}, False),
         ("t contains 'a'", {"t": {"a": 1}}, False),
