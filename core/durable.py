@@ -45,7 +45,7 @@ class Durable:
         self._subscriptions = {(sub.destination.name, sub.name): sub for sub in runtime.subscriptions}
 
     async def skip_delivered(self, routed: Sequence[Routed]) -> None:
-        """Turn jobs the ledger has seen delivered into ``skipped`` outcomes (unless forced),
+        """Turn jobs the ledger has seen delivered into ``already_delivered`` outcomes (unless forced),
         for many events with one look at the ledger."""
         if self.force:
             return
@@ -65,7 +65,12 @@ class Durable:
             for index, sub, payload in item.jobs:
                 if (item.message_id, sub.destination.name, sub.name) in done:
                     item.outcomes[index] = Outcome(
-                        Status.SKIPPED, item.message_id, sub.destination.name, sub.name, sub.action.slug, reason=ALREADY_DELIVERED
+                        Status.ALREADY_DELIVERED,
+                        item.message_id,
+                        sub.destination.name,
+                        sub.name,
+                        sub.action.slug,
+                        reason=ALREADY_DELIVERED,
                     )
                 else:
                     remaining.append((index, sub, payload))

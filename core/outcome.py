@@ -14,6 +14,8 @@ __all__ = ["Status", "ErrorInfo", "Outcome"]
 class Status(StrEnum):
     DELIVERED = "delivered"
     SKIPPED = "skipped"
+    #: Sent before (the ledger has it), so not sent again; ``--force`` sends it anyway.
+    ALREADY_DELIVERED = "already_delivered"
     FAILED = "failed"
     INVALID = "invalid"
     PARKED = "parked"
@@ -21,7 +23,7 @@ class Status(StrEnum):
 
 
 #: Statuses that mean the event needs no one's attention.
-OK_STATUSES = frozenset({Status.DELIVERED, Status.SKIPPED})
+OK_STATUSES = frozenset({Status.DELIVERED, Status.SKIPPED, Status.ALREADY_DELIVERED})
 
 
 @dataclass(frozen=True, slots=True)

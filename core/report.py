@@ -2,7 +2,8 @@
 
 The report file (``--report``) has the shape promised in the README::
 
-    {"summary": {"events", "invalid", "outcomes": {status: n}, "errors": {code: n}, "retries", ...},
+    {"summary": {"events", "invalid", "invalid_lines", "invalid_payloads", "outcomes": {status: n},
+                 "errors": {code: n}, "retries", ...},
      "results": [{"line", "messageId", "destination", "subscription", "action", "status",
                   "attempts", "error": {"code", "message", "status", "retryable"}}, ...]}
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from .outcome import ErrorInfo, Outcome, Status
+from .outcome import OK_STATUSES, ErrorInfo, Outcome, Status
 
 __all__ = ["Summary", "ResultSpool", "write_report", "print_summary", "print_problems", "invalid_line"]
 
@@ -31,7 +32,10 @@ class Summary:
     """Counts over a whole run; ``examples`` keeps one message per error code."""
 
     events: int = 0
+    #: Lines (or stored events) that are not valid events, before any subscription.
     invalid: int = 0
+    #: Payloads an action refused: an event's outcome at one subscription, counted in ``outcomes`` too.
+    invalid_payloads: int = 0
     retries: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
@@ -58,6 +62,8 @@ class Summary:
                 where = f"{outcome.destination}/{outcome.subscription}" if outcome.destination else "(no subscription)"
                 counts = self._counts[key] = self.by_subscription.setdefault(where, Counter())
             counts[status] += 1
+            if outcome.status is Status.INVALID and outcome.destination is not None:
+                self.invalid_payloads += 1
             if outcome.error is not None:
                 self.errors[outcome.error.code] += 1
                 self.examples.setdefault(outcome.error.code, outcome.error.message)
@@ -66,6 +72,7 @@ class Summary:
         """Add another process's counts (a replay in several processes)."""
         self.events += other.events
         self.invalid += other.invalid
+        self.invalid_payloads += other.invalid_payloads
         self.retries += other.retries
         self.outcomes.update(other.outcomes)
         self.errors.update(other.errors)
@@ -76,7 +83,7 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return all(status in (Status.DELIVERED, Status.SKIPPED) for status in self.outcomes)
+        return all(status in OK_STATUSES for status in self.outcomes)
 
     @property
     def rate(self) -> float:
@@ -85,7 +92,9 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         return {
             "events": self.events,
-            "invalid": self.invalid,
+            "invalid": self.invalid,  # the same as invalid_lines, kept for readers of earlier reports
+            "invalid_lines": self.invalid,
+            "invalid_payloads": self.invalid_payloads,
             "outcomes": dict(sorted(self.outcomes.items())),
             "errors": dict(sorted(self.errors.items())),
             "retries": self.retries,
@@ -151,7 +160,8 @@ def print_summary(summary: Summary, stream: TextIO, rich_output: bool, note: str
         _print_rich(summary, stream, note)
         return
     lines = [
-        f"replay events={summary.events} invalid={summary.invalid} retries={summary.retries} "
+        f"replay events={summary.events} invalid_lines={summary.invalid} invalid_payloads={summary.invalid_payloads} "
+        f"retries={summary.retries} "
         f"elapsed={summary.elapsed:.2f}s rate={summary.rate:.0f}/s{' ' + note if note else ''}"
     ]
     for where, counts in sorted(summary.by_subscription.items()):
@@ -177,7 +187,8 @@ def _print_rich(summary: Summary, stream: TextIO, note: str) -> None:
             errors.add_row(code, str(count), summary.examples[code])
         console.print(errors)
     console.print(
-        f"{summary.events} events ({summary.invalid} invalid), {summary.retries} retries, "
+        f"{summary.events} events ({summary.invalid} invalid lines, {summary.invalid_payloads} invalid payloads), "
+        f"{summary.retries} retries, "
         f"{summary.elapsed:.2f}s, {summary.rate:,.0f} events/s {note}".rstrip(),
         highlight=False,
     )

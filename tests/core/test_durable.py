@@ -52,7 +52,7 @@ async def test_delivered_goes_in_the_ledger_and_is_not_sent_twice(store: StateSt
         first = await deliver(rt, durable, dict(event))
         second = await deliver(rt, durable, dict(event))
         forced = await deliver(rt, Durable(rt, store, force=True), dict(event))
-    assert [first[0].status, second[0].status, forced[0].status] == [Status.DELIVERED, Status.SKIPPED, Status.DELIVERED]
+    assert [first[0].status, second[0].status, forced[0].status] == [Status.DELIVERED, Status.ALREADY_DELIVERED, Status.DELIVERED]
     assert second[0].reason == ALREADY_DELIVERED
     assert len(transport.requests) == 2
 

@@ -105,7 +105,7 @@ def test_every_kind_of_bad_line_is_invalid_with_its_reason_and_the_run_goes_on(t
     }
     assert reasons == expected
     assert delivered == 2
-    assert "replay events=11 invalid=9" in out
+    assert "replay events=11 invalid_lines=9 invalid_payloads=0" in out
 
 
 @pytest.mark.parametrize("compress", [False, True])
@@ -227,8 +227,20 @@ def test_replay_as_a_real_process(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 1, result.stderr
-    assert result.stdout.startswith("replay events=245 invalid=0")
+    assert result.stdout.startswith("replay events=245 invalid_lines=0 invalid_payloads=1")
     assert report_of(report)["summary"]["sandbox"] is True
+
+
+def test_a_second_real_replay_counts_what_the_ledger_has_as_already_delivered(tmp_path: Path) -> None:
+    state, report = tmp_path / "state.db", tmp_path / "report.json"
+    args = [DESTKIT, "replay", str(EVENTS), "--config", str(TARGET), "--sandbox", "--state", str(state), "-q"]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    second = subprocess.run([*args, "--report", str(report)], capture_output=True, text=True, timeout=120)
+    assert "already_delivered" not in first.stdout, first.stderr
+    summary = report_of(report)["summary"]
+    assert summary["outcomes"]["already_delivered"] == 74  # every delivery of the first run, none sent again
+    assert "delivered" not in summary["outcomes"] and "skipped=169" in second.stdout  # no trigger matched: skipped
+    assert (summary["invalid_lines"], summary["invalid_payloads"]) == (0, 1)
 
 
 def test_a_real_process_reads_standard_input() -> None:
