@@ -19,6 +19,7 @@ import itertools
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from .deliverylog import log_outcomes
 from .durable import Durable
 from .outcome import ErrorInfo, Outcome, Status
 from .report import invalid_line
@@ -104,6 +105,7 @@ class Delivery:
             await self.commits.add(operations, committed)
         elif committed is not None:
             committed()
+        log_outcomes(outcomes)
         self.on_result(item.line, outcomes)
 
 
@@ -170,6 +172,7 @@ async def deliver_parked(
         if durable.subscription(parked.destination, parked.subscription) is None:
             outcome, bury = durable.gone(parked)
             await commits.add([bury])
+            log_outcomes([outcome])
             on_result(parked, [outcome])
             return
         routed = runtime.route(parked.event, only=(parked.destination, parked.subscription))
@@ -181,6 +184,7 @@ async def deliver_parked(
             outcomes = _internal_error(runtime, routed, error)
         outcomes, operations = durable.settle(parked.event, outcomes, parked)
         await commits.add(operations)
+        log_outcomes(outcomes)
         on_result(parked, outcomes)
 
     await asyncio.gather(*(one(parked) for parked in due))

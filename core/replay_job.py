@@ -28,6 +28,7 @@ from typing import IO
 from .config import Config
 from .durable import Durable
 from .events import ordering_key
+from .logs import LogSettings
 from .loops import run
 from .outcome import Outcome
 from .replay import CHUNK, Delivery, deliver_chunks
@@ -61,6 +62,8 @@ class ReplayJob:
     spool: Path | None = None
     #: Print each event that was not delivered or skipped, on standard error.
     verbose: bool = False
+    #: How the processes of a replay in several log (as the command was told).
+    logs: LogSettings | None = None
 
 
 @dataclass

@@ -39,6 +39,7 @@ from .dryrun import DryRunTransport
 from .errors import DeliveryError, InvalidEvent, MappingFailed, PayloadValidationError
 from .events import ordering_key, validate_event
 from .http import RequestDefaults, Requester, make_transport
+from .logs import mask_with
 from .ordering import PersonLocks
 from .outcome import ErrorInfo, Outcome, Status
 from .plugin import Context
@@ -120,6 +121,7 @@ class Runtime:
         self.concurrency = concurrency or self.config.runtime.concurrency
         self.redact = Redactor(secret for sub in self.subscriptions for secret in sub.destination.secrets)
         self._given_transport = transport
+        mask_with(self.redact)  # log lines are masked with every secret it knows, or learns
         self.dry_run = dry_run
         self._sleep = sleep
         self.state = state if isinstance(state, StateStore) else None

@@ -29,6 +29,7 @@ import contextlib
 import gzip
 import io
 import json
+import logging
 import os
 import time
 import uuid
@@ -48,6 +49,7 @@ from .config import Config, load_config, parse_config
 from .edge import EdgeLookup
 from .errors import ConfigError
 from .events import EVENT_TYPES, ordering_key
+from .logs import fields
 from .metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from .registry import Registry
 from .runtime import Runtime
@@ -56,6 +58,8 @@ from .state import StateStore, open_store
 from .worker import Worker, WorkerOptions
 
 __all__ = ["Service", "MAX_BATCH_BYTES", "MAX_BATCH_EVENTS"]
+
+logger = logging.getLogger("destkit.service")
 
 MAX_BATCH_BYTES = 500 * 1024  # the Segment tracking API's limits for one batch request
 MAX_BATCH_EVENTS = 2500
@@ -204,6 +208,9 @@ class Service:
             events = await self._events(request, kind)
         except _Rejected as rejected:
             self.metrics.rejected.labels(rejected.reason).inc()
+            # What was wrong, in destkit's words (a limit, a position in the JSON); never the body.
+            extra = fields(path=request.url.path, reason=rejected.reason, http_status=rejected.status, problem=rejected.message)
+            logger.warning("request refused", extra={**extra, "repeat_key": ("refused", rejected.reason)})
             headers = {"WWW-Authenticate": 'Basic realm="destkit"'} if rejected.status == 401 else None
             return JSONResponse({"success": False, "message": rejected.message}, rejected.status, headers=headers)
         store = self.store

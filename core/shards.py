@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .logs import configure, flush
 from .loops import tune_collector
 from .outcome import OK_STATUSES, Outcome
 from .replay_job import JobResult, ReplayJob, run_job
@@ -46,6 +47,8 @@ def _share(
     os.setpgrp()  # out of the terminal's group: signals come from the parent, once each
     tune_collector()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if job.logs is not None:
+        configure(job.logs)
 
     def counted(line: int, outcomes: list[Outcome]) -> None:
         with events.get_lock():
@@ -61,6 +64,8 @@ def _share(
         results.put((job.shard, run_job(job, counted, read), None))
     except BaseException as exc:  # the parent reports it; the other shares still finish
         results.put((job.shard, None, f"{type(exc).__name__}: {exc}"))
+    finally:
+        flush()
 
 
 def run_sharded(

@@ -19,6 +19,7 @@ import signal
 from multiprocessing.process import BaseProcess
 
 from .config import Config
+from .logs import LogSettings, configure, flush
 from .loops import run, tune_collector
 from .runtime import Runtime
 from .state import open_store
@@ -29,9 +30,13 @@ __all__ = ["WorkerProcesses"]
 logger = logging.getLogger("destkit.worker")
 
 
-def _deliver(config: Config, location: str, options: WorkerOptions, rehearsal: bool, loop: str) -> None:
+def _deliver(
+    config: Config, location: str, options: WorkerOptions, rehearsal: bool, loop: str, logs: LogSettings | None
+) -> None:
     os.setpgrp()
     tune_collector()
+    if logs is not None:
+        configure(logs)
 
     async def main() -> None:
         runtime = Runtime(config)
@@ -43,13 +48,25 @@ def _deliver(config: Config, location: str, options: WorkerOptions, rehearsal: b
             async with runtime:
                 await Worker(runtime, store, options).run(stop)
 
-    run(main(), loop)
+    try:
+        run(main(), loop)
+    finally:
+        flush()
 
 
 class WorkerProcesses:
-    def __init__(self, count: int, config: Config, location: str, options: WorkerOptions, rehearsal: bool, loop: str) -> None:
+    def __init__(
+        self,
+        count: int,
+        config: Config,
+        location: str,
+        options: WorkerOptions,
+        rehearsal: bool,
+        loop: str,
+        logs: LogSettings | None = None,
+    ) -> None:
         self.count = count
-        self.args = (config, location, options, rehearsal, loop)
+        self.args = (config, location, options, rehearsal, loop, logs)
         self.grace = options.grace
         self._context = multiprocessing.get_context("spawn")
         self.processes: list[BaseProcess] = []

@@ -18,6 +18,7 @@ from ..replay import deliver_parked
 from ..runtime import Runtime
 from ..state import CommitGroup, Leases, ParkedDelivery, StateStore
 from ._common import USAGE_ERROR
+from ._logging import log_options
 from ._state import print_rows, state_option, with_store
 
 
@@ -60,6 +61,7 @@ def list_parked(state: str, as_json: bool) -> None:
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The config file.")
 @state_option
 @click.option("--wait", is_flag=True, help="Keep going until nothing is parked (each ends delivered or dead).")
+@log_options(default_level="warning")
 def run_parked(config_path: str, state: str, wait: bool) -> None:
     """Deliver the parked deliveries that are due, with the current config.
 

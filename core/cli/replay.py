@@ -24,6 +24,7 @@ import click
 
 from ..config import Config, load_config
 from ..errors import ConfigError, DestkitError
+from ..logs import current_settings
 from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
 from ..outcome import OK_STATUSES, Outcome
 from ..replay_job import JobResult, ReplayJob, run_job
@@ -34,6 +35,7 @@ from ..shards import Counts, run_sharded
 from ..sources import Format, open_source
 from ..state import DEFAULT_STATE_PATH, STATE_ENV, StateError, default_location, describe_location, open_store
 from ._common import USAGE_ERROR, echo_warnings
+from ._logging import log_options
 
 
 @click.command()
@@ -74,6 +76,7 @@ from ._common import USAGE_ERROR, echo_warnings
     show_default=True,
     help="Event loop (auto: uvloop when installed).",
 )
+@log_options(default_level="warning")
 @click.option("--quiet", "-q", is_flag=True, help="Only the final summary, no progress.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print every event that was not delivered or skipped.")
 def replay(
@@ -131,7 +134,19 @@ def replay(
         if events == "-" and count > 1:
             _usage_error(ConfigError("--workers: standard input can be read by one process only"))
         job = ReplayJob(
-            events, chosen, config, concurrency, dry_run, location, sandbox, force, loop, from_line, grace, verbose=verbose
+            events,
+            chosen,
+            config,
+            concurrency,
+            dry_run,
+            location,
+            sandbox,
+            force,
+            loop,
+            from_line,
+            grace,
+            verbose=verbose,
+            logs=current_settings(),
         )
         spools = Path(tempfile.mkdtemp(prefix="destkit-replay-"))
         stack.callback(shutil.rmtree, spools, ignore_errors=True)

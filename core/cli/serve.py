@@ -14,14 +14,17 @@ from contextlib import ExitStack
 import click
 import uvicorn
 
+from ..accesslog import AccessLog
 from ..config import load_config
 from ..errors import ConfigError, DestkitError
+from ..logs import current_settings
 from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
 from ..sandboxing import sandboxed
 from ..service import Service
 from ..state import describe_location
 from ..worker_processes import WorkerProcesses
 from ._common import USAGE_ERROR, echo_warnings
+from ._logging import log_options
 from ._state import chosen_state, state_option
 
 
@@ -40,6 +43,8 @@ from ._state import chosen_state, state_option
     show_default=True,
     help="Delivery processes: this one and N-1 more on the same state store (up to one per core).",
 )
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log each HTTP request at info level.")
+@log_options(default_level="info")
 @click.option(
     "--loop",
     type=click.Choice(LOOP_CHOICES),
@@ -57,6 +62,7 @@ def serve(
     sandbox: bool,
     no_worker: bool,
     workers: int,
+    access_log: bool,
     loop: str,
 ) -> None:
     """Accept events on Segment's HTTP tracking API, deliver them, and answer profile lookups.
@@ -86,13 +92,19 @@ def serve(
         async def main() -> None:
             # The store is opened (and, on SQLite, held) before anything is announced.
             await service.open()
-            helpers = WorkerProcesses(workers - 1, config, location, service.worker_options, sandbox, loop)
+            helpers = WorkerProcesses(workers - 1, config, location, service.worker_options, sandbox, loop, current_settings())
             notes = [note for flag, note in ((sandbox, "sandboxed destinations"), (no_worker, "no worker")) if flag]
             if workers > 1:
                 notes.append(f"{workers} delivery processes")
             extra = f" with {', '.join(notes)}" if notes else ""
             click.echo(f"destkit serve on http://{host}:{port}{extra} (state {describe_location(location)})", err=True)
-            server = _Server(uvicorn.Config(service.app, log_level="warning", timeout_graceful_shutdown=max(1, round(grace))))
+            app = AccessLog(service.app) if access_log else service.app
+            # uvicorn's own logging setup and access log are off: destkit's (--log-format) stand in.
+            server = _Server(
+                uvicorn.Config(
+                    app, log_config=None, log_level=None, access_log=False, timeout_graceful_shutdown=max(1, round(grace))
+                )
+            )
             for signum in (signal.SIGINT, signal.SIGTERM):
                 asyncio.get_running_loop().add_signal_handler(signum, server.stop_for, signum)
             helpers.start()

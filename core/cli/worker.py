@@ -17,6 +17,7 @@ from ..sandboxing import sandboxed
 from ..state import StateError, describe_location, open_store
 from ..worker import Worker, WorkerOptions
 from ._common import USAGE_ERROR, echo_warnings
+from ._logging import log_options
 from ._state import chosen_state, state_option
 
 
@@ -25,6 +26,7 @@ from ._state import chosen_state, state_option
 @state_option
 @click.option("--grace", default=20.0, show_default=True, help="Seconds in-flight deliveries get to finish on shutdown.")
 @click.option("--sandbox", is_flag=True, help="Deliver to each destination's local sandbox instead of its real API.")
+@log_options(default_level="info")
 @click.option(
     "--loop",
     type=click.Choice(LOOP_CHOICES),
