@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
+from .breaker import DEFAULT_AUTH_FAILURE_LIMIT
 from .errors import ConfigError, ConfigWarning, DestkitError, MappingError, PluginError, TriggerSyntaxError
 from .http import RequestDefaults
 from .mappings import compile_mapping, compile_trigger
@@ -81,6 +82,11 @@ class DestinationConfig(_Strict):
     subscriptions: list[SubscriptionConfig] | None = None
     retry: RetryPolicy | None = None
     parking: ParkingPolicy = Field(default_factory=ParkingPolicy)
+    auth_failure_limit: int | None = Field(
+        DEFAULT_AUTH_FAILURE_LIMIT,
+        ge=1,
+        description="Consecutive INVALID_AUTHENTICATION answers after which nothing more is sent (null: never stop).",
+    )
     enabled: bool = True
     #: Options for the destination's local stand-in, used only with ``--sandbox``.
     sandbox: dict[str, Any] = Field(default_factory=dict)
@@ -161,6 +167,7 @@ class CompiledDestination:
     retry: RetryPolicy
     secrets: frozenset[str]
     parking: ParkingPolicy = field(default_factory=ParkingPolicy)
+    auth_failure_limit: int | None = DEFAULT_AUTH_FAILURE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -413,4 +420,5 @@ def _compile_destination(
         retry=entry.retry or plugin.retry,
         secrets=frozenset(secrets_of(settings) | auth.derived_secrets(settings)),
         parking=entry.parking,
+        auth_failure_limit=entry.auth_failure_limit,
     )

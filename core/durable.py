@@ -7,7 +7,9 @@ After its fast retries (the runtime's), each delivery is settled:
   parked, to be tried again on the destination's parking schedule; a wait the server asked
   for (``Retry-After`` on a 429 or 503) is honoured when longer than the schedule's step;
 - failed past the parking window, or with an error no retry can fix: a dead letter, with the
-  raw event and a reason a person can act on.
+  raw event and a reason a person can act on;
+- not sent because its destination is suspended (its credentials refused again and again,
+  :mod:`destkit.breaker`): parked, whatever its window, until working credentials send it.
 
 Invalid events and payloads stay ``invalid``: nothing was sent, and replaying the file after
 fixing the mapping sends exactly them (the ledger skips the rest).
@@ -23,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from .breaker import REFUSED, SUSPENDED
 from .config import CompiledSubscription
 from .outcome import ErrorInfo, Outcome, Status
 from .runtime import Routed, Runtime
@@ -108,13 +111,16 @@ class Durable:
         sub = self._subscriptions.get((outcome.destination, outcome.subscription))
         attempts = outcome.attempts + (parked.attempts if parked else 0)
         now = self.clock()
+        if parked is not None and parked.error_code == SUSPENDED and error.code == REFUSED:
+            error = replace(error, code=SUSPENDED, retryable=True)  # still refused: it waits for working credentials
         if sub is not None and error.retryable:
             policy = sub.destination.parking
             give_up_at = parked.give_up_at if parked else now + policy.window
-            delay = policy.delay(parked.parkings if parked else 0)
+            suspended = error.code == SUSPENDED  # nothing was tried: no step of the schedule, no giving up
+            delay = policy.delay(0 if suspended or parked is None else parked.parkings)
             if error.retry_after is not None and error.status in _SERVER_ASKED:
                 delay = max(delay, error.retry_after)
-            if now + delay <= give_up_at:
+            if now + delay <= give_up_at or suspended:
                 operations.append(Park(key, event, outcome.attempts, error.code, error.message, now + delay, give_up_at, now))
                 return replace(outcome, status=Status.PARKED)
             waited = now - (parked.first_seen if parked else now)

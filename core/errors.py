@@ -15,6 +15,7 @@
         ├── MappingFailed                   MAPPING_FAILED           a mapping could not be applied to it
         ├── PayloadValidationError          PAYLOAD_VALIDATION_FAILED the mapped payload is unusable
         ├── InvalidAuthentication           INVALID_AUTHENTICATION   401 / 403
+        ├── DestinationSuspended            DESTINATION_SUSPENDED    not sent: credentials refused too often
         ├── RateLimited                     RATE_LIMITED             429 (retryable)
         ├── DeliveryTimeout                 TIMEOUT                  408, or no answer in time (retryable)
         ├── RetryableError                  RETRYABLE_ERROR          5xx, 423, connection errors
@@ -60,6 +61,7 @@ __all__ = [
     "MappingFailed",
     "PayloadValidationError",
     "InvalidAuthentication",
+    "DestinationSuspended",
     "RateLimited",
     "DeliveryTimeout",
     "RetryableError",
@@ -225,6 +227,13 @@ class PayloadValidationError(DeliveryError):
 
 class InvalidAuthentication(DeliveryError):
     code = "INVALID_AUTHENTICATION"
+
+
+class DestinationSuspended(DeliveryError):
+    """Not sent: the destination refused its credentials too often in a row (:mod:`destkit.breaker`).
+    Not retried at once; with the state store it is parked until working credentials send it."""
+
+    code = "DESTINATION_SUSPENDED"
 
 
 class RateLimited(DeliveryError):

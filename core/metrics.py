@@ -26,6 +26,12 @@ class ServiceMetrics:
         self.retries = Counter("destkit_retries", "Attempts beyond the first", registry=self.registry)
         self.queue_depth = Gauge("destkit_queue_depth", "Events accepted and not yet settled", registry=self.registry)
         self.parked = Gauge("destkit_parked", "Deliveries parked for a later attempt", registry=self.registry)
+        self.suspended = Gauge(
+            "destkit_destination_suspended",
+            "1 while nothing is sent to the destination, its credentials refused again and again",
+            ["destination"],
+            registry=self.registry,
+        )
         self.lookups = Counter(
             "destkit_profile_lookups", "Profile lookups (/ee/v2/interact) by result", ["result"], registry=self.registry
         )

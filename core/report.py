@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+from .breaker import SUSPENDED
 from .outcome import OK_STATUSES, ErrorInfo, Outcome, Status
 
 __all__ = ["Summary", "ResultSpool", "write_report", "print_summary", "print_problems", "invalid_line"]
 
 _STATUS_NAMES = {status: status.value for status in Status}
+_SUSPENDED_HINT = "its credentials were refused; fix them, then destkit parked run"
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Summary:
     errors: Counter[str] = field(default_factory=Counter)
     by_subscription: dict[str, Counter[str]] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)
+    #: Deliveries not sent because their destination was suspended (its credentials refused), by destination.
+    suspended: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
     #: by_subscription's counters by (destination, subscription), so each outcome finds its own at once.
     _counts: dict[tuple[str | None, str | None], Counter[str]] = field(
@@ -65,6 +69,8 @@ class Summary:
             if outcome.status is Status.INVALID and outcome.destination is not None:
                 self.invalid_payloads += 1
             if outcome.error is not None:
+                if outcome.error.code == SUSPENDED and outcome.destination is not None:
+                    self.suspended[outcome.destination] += 1
                 self.errors[outcome.error.code] += 1
                 self.examples.setdefault(outcome.error.code, outcome.error.message)
 
@@ -76,6 +82,7 @@ class Summary:
         self.retries += other.retries
         self.outcomes.update(other.outcomes)
         self.errors.update(other.errors)
+        self.suspended.update(other.suspended)
         for where, counts in other.by_subscription.items():
             self.by_subscription.setdefault(where, Counter()).update(counts)
         for code, example in other.examples.items():
@@ -98,6 +105,7 @@ class Summary:
             "outcomes": dict(sorted(self.outcomes.items())),
             "errors": dict(sorted(self.errors.items())),
             "retries": self.retries,
+            "suspended": dict(sorted(self.suspended.items())),
             "by_subscription": {key: dict(sorted(counts.items())) for key, counts in sorted(self.by_subscription.items())},
             "elapsed_seconds": round(self.elapsed, 3),
             "events_per_second": round(self.rate, 1),
@@ -168,11 +176,13 @@ def print_summary(summary: Summary, stream: TextIO, rich_output: bool, note: str
         lines.append(f"outcome {where} " + " ".join(f"{status}={n}" for status, n in sorted(counts.items())))
     for code, count in sorted(summary.errors.items()):
         lines.append(f"error {code} count={count} example={json.dumps(summary.examples[code], ensure_ascii=False)}")
+    lines += [f"suspended {destination} not_sent={n} ({_SUSPENDED_HINT})" for destination, n in sorted(summary.suspended.items())]
     stream.write("\n".join(lines) + "\n")
 
 
 def _print_rich(summary: Summary, stream: TextIO, note: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(file=stream)
@@ -186,6 +196,8 @@ def _print_rich(summary: Summary, stream: TextIO, note: str) -> None:
         for code, count in sorted(summary.errors.items()):
             errors.add_row(code, str(count), summary.examples[code])
         console.print(errors)
+    for destination, count in sorted(summary.suspended.items()):
+        console.print(f"[bold red]{escape(destination)} suspended[/]: {count:,} deliveries not sent ({_SUSPENDED_HINT})")
     console.print(
         f"{summary.events} events ({summary.invalid} invalid lines, {summary.invalid_payloads} invalid payloads), "
         f"{summary.retries} retries, "

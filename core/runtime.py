@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from .auth import MemoryTokenStore, OAuth2, OAuth2Session, TokenStore
 from .batching import Batcher, BatchItem
+from .breaker import REFUSED, SUSPENDED, AuthBreakers
 from .config import (
     CompiledDestination,
     CompiledSubscription,
@@ -135,6 +136,7 @@ class Runtime:
         self._loggers: dict[str, _RedactingLogger] = {}
         self._people = PersonLocks()
         self._slots: Slots | None = None
+        self.breakers = AuthBreakers({sub.destination.name: sub.destination.auth_failure_limit for sub in self.subscriptions})
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -305,16 +307,20 @@ class Runtime:
             result: tuple[DeliveryError | None, int] = await batcher.submit(payload, event)
             error, attempts = result
             if error is None:
+                self.breakers.answered(dest.name, None)
                 return outcome(Status.DELIVERED, attempts)
-            return self._failure(outcome, error, attempts)
+            return self._failure(outcome, error, attempts, dest.name)
         perform = sub.action.perform
         assert perform is not None  # an action without perform is always batched
         context = self._context(sub, [event])
         try:
             async with self._slot():
-                _, attempts = await call_with_retries(lambda: perform(context, payload), dest.retry, sleep=self._sleep)
+                _, attempts = await call_with_retries(
+                    self.breakers.guard(dest.name, lambda: perform(context, payload)), dest.retry, sleep=self._sleep
+                )
         except Attempted as failure:
-            return self._failure(outcome, failure.error, failure.attempts)
+            return self._failure(outcome, failure.error, failure.attempts, dest.name)
+        self.breakers.answered(dest.name, None)
         return outcome(Status.DELIVERED, attempts)
 
     def _slot(self) -> Slots:
@@ -330,8 +336,11 @@ class Runtime:
         except ValidationError as exc:
             raise PayloadValidationError(describe_validation_error(exc)) from None
 
-    def _failure(self, outcome: Callable[..., Outcome], error: BaseException, attempts: int) -> Outcome:
+    def _failure(self, outcome: Callable[..., Outcome], error: BaseException, attempts: int, destination: str) -> Outcome:
         if isinstance(error, DeliveryError):
+            suspension = self.breakers.answered(destination, error)
+            if suspension is not None and error.code in (REFUSED, SUSPENDED):  # parked, not buried
+                return outcome(Status.FAILED, attempts - (error.code == SUSPENDED), suspension)
             status = Status.INVALID if isinstance(error, _INVALID) else Status.FAILED
             return outcome(status, attempts, ErrorInfo.from_error(error, self.redact))
         # A bug in a plugin is reported, with its type, as this event's failure; the run goes on.
@@ -354,7 +363,9 @@ class Runtime:
             try:
                 async with self._slot():
                     results, attempts = await call_with_retries(
-                        lambda: perform_batch(context, payloads), sub.destination.retry, sleep=self._sleep
+                        self.breakers.guard(sub.destination.name, lambda: perform_batch(context, payloads)),
+                        sub.destination.retry,
+                        sleep=self._sleep,
                     )
             except Attempted as failure:
                 return [(failure.error, failure.attempts)] * len(items)

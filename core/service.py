@@ -278,6 +278,9 @@ class Service:
         if self.store is not None:
             self.metrics.queue_depth.set(self._depth)
             self.metrics.parked.set(self._parked)
+        breakers = self.runtime.breakers
+        for destination in breakers.limits:  # the config's destinations: a closed set of labels
+            self.metrics.suspended.labels(destination).set(1 if breakers.suspension(destination) else 0)
         return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -194,3 +194,36 @@ async def test_a_full_queue_is_answered_503_until_it_drains(state_location: str)
             too_big = {"batch": [{"type": "track", "userId": f"u{n}", "event": "e"} for n in range(4)]}
             answer = await client.post("/v1/batch", json=too_big, headers=auth())
             assert answer.status_code == 400 and "more than serve.max_queue (3)" in answer.json()["message"]
+
+
+async def test_a_destination_refusing_its_credentials_is_suspended_in_the_metrics_and_its_events_parked(
+    state_location: str,
+) -> None:
+    config = {
+        "serve": {"write_keys": [KEY]},
+        "destinations": [
+            {
+                "name": "hook",
+                "type": "webhook",
+                "settings": {"url": "https://hooks.example.com"},
+                "retry": {"max_attempts": 1},
+                "auth_failure_limit": 2,
+            }
+        ],
+    }
+    destination = RecordingTransport(lambda request: httpx.Response(401, json={}))
+    service = Service(config, state=state_location, transport=destination, grace=5)
+    async with service.running():
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://destkit")
+        async with client:
+            before = (await client.get("/metrics")).text
+            for n in range(5):  # one person: delivered one after another
+                await client.post("/v1/track", json={"userId": "u1", "event": f"e{n}"}, headers=auth())
+                await settled(service)
+            text = (await client.get("/metrics")).text
+            assert service.store is not None
+            parked = await service.store.parked()
+    assert 'destkit_destination_suspended{destination="hook"} 0.0' in before
+    assert 'destkit_destination_suspended{destination="hook"} 1.0' in text
+    assert len(destination.requests) == 2
+    assert [p.error_code for p in parked] == ["DESTINATION_SUSPENDED"] * 4
