@@ -38,7 +38,7 @@ pytest: $(STAMP)
 demo: $(STAMP)
 	@mkdir -p .destkit
 	$(BIN)/destkit replay examples/events.jsonl --config examples/adobe-target.yaml --sandbox \
-		--verbose --report .destkit/demo-report.json; status=$$?; \
+		--report .destkit/demo-report.json; status=$$?; \
 	echo "report: .destkit/demo-report.json (exit $$status: 1 means some events failed or were invalid, as intended here)"; \
 	test $$status -le 1
 
