@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from destkit.logs import MAX_FIELD, LogSettings, RepeatFilter, configure, fields, flush, mask_with
 from destkit.redaction import Redactor
 from destkit.testing import LoopbackServer, Reply
-from tests.processes import Running, free_port
+from tests.processes import DESTKIT, Running, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -217,3 +218,18 @@ def test_a_worker_logs_an_event_dropped_as_invalid_with_why_but_not_what(tmp_pat
     assert (line["level"], line["message_id"], line["code"]) == ("warning", "m-no-person", "INVALID_EVENT")
     assert line["reason"] == "identify: needs a userId or an anonymousId"
     assert PERSONAL not in worker.output()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_replay_in_several_processes_logs_json_lines_and_accounts_for_every_repeat(tmp_path: Path, workers: str) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps({"type": "track", "userId": f"u{n}", "messageId": f"m-{n}"}) + "\n" for n in range(40)))
+    with LoopbackServer(lambda request: Reply(200, {})) as sink:
+        config = service_config(tmp_path, sink.url)
+        args = [DESTKIT, "replay", str(events), "--config", str(config), "--no-state", "--workers", workers]
+        result = subprocess.run([*args, "--log-format", "json", "-q"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]  # every line is JSON, from every process
+    assert {(line["message"], line["code"]) for line in lines} == {("event invalid", "INVALID_EVENT")}  # no event name
+    assert sum(1 + line.get("repeated", 0) for line in lines) == 40
+    assert len(lines) == 2 * int(workers)  # per process: the first, then the last with the count of the others

@@ -227,3 +227,14 @@ async def test_a_destination_refusing_its_credentials_is_suspended_in_the_metric
     assert 'destkit_destination_suspended{destination="hook"} 1.0' in text
     assert len(destination.requests) == 2
     assert [p.error_code for p in parked] == ["DESTINATION_SUSPENDED"] * 4
+
+
+async def test_an_event_sent_again_is_counted_already_delivered(running: Any) -> None:
+    service, client, destination = running
+    for _ in range(2):
+        event = {"userId": "u1", "event": "Signed Up", "messageId": "m-twice"}
+        assert (await client.post("/v1/track", json=event, headers=auth())).status_code == 200
+        await settled(service)
+    text = (await client.get("/metrics")).text
+    assert 'destkit_outcomes_total{destination="hook",status="already_delivered",subscription="every event"} 1.0' in text
+    assert len(destination.requests) == 1
