@@ -201,7 +201,6 @@ class _Stderr(logging.Handler):
             self.handleError(record)
 
 
-_handler: _Stderr | None = None
 _repeats: RepeatFilter | None = None
 _settings: LogSettings | None = None
 
@@ -209,7 +208,7 @@ _settings: LogSettings | None = None
 def configure(settings: LogSettings) -> None:
     """Send destkit's (and uvicorn's) logs to standard error as ``settings`` say; called again,
     it replaces the previous setup."""
-    global _handler, _repeats, _settings
+    global _repeats, _settings
     handler = _Stderr()
     handler.setFormatter(_Formatter(settings.format == "json"))
     repeats = RepeatFilter(emit=handler.handle)
@@ -217,15 +216,15 @@ def configure(settings: LogSettings) -> None:
     level = getattr(logging, settings.level.upper())
     for name in _LOGGERS:
         logger = logging.getLogger(name)
-        if _handler is not None:
-            logger.removeHandler(_handler)
+        for earlier in [h for h in logger.handlers if isinstance(h, _Stderr)]:  # one setup at a time
+            logger.removeHandler(earlier)
         logger.addHandler(handler)
         # uvicorn tells of its own start and stop at info; destkit says what matters itself.
         logger.setLevel(level if name == "destkit" else max(level, logging.WARNING))
     logging.getLogger("uvicorn").propagate = False
     if _repeats is not None:
         _repeats.flush()
-    _handler, _repeats, _settings = handler, repeats, settings
+    _repeats, _settings = repeats, settings
 
 
 def current_settings() -> LogSettings | None:
