@@ -53,7 +53,8 @@ def measure(args: list[str]) -> tuple[float, float, str]:
     out = process.stdout.read().decode() if process.stdout else ""
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
-    summary = (err if "--dry-run" in args else out).strip().splitlines()[0]
+    # A dry run's summary shares standard error with the log lines (a warning per invalid payload...).
+    summary = next(line for line in (err if "--dry-run" in args else out).splitlines() if line.startswith("replay events="))
     if process.returncode not in (0, 1):
         raise SystemExit(f"replay failed ({process.returncode}): {err}")
     rate = float(re.search(r"rate=(\d+)/s", summary).group(1))  # type: ignore[union-attr]
