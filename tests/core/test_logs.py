@@ -100,6 +100,7 @@ def test_what_counts_as_a_repeat(first: logging.LogRecord, second: logging.LogRe
 
 def log_line(format: str, capsys: pytest.CaptureFixture[str], message: str, **values: object) -> str:
     configure(LogSettings("info", format))
+    capsys.readouterr()  # what an earlier setup still held back, told on being replaced
     logging.getLogger("destkit.test").warning(message, extra=fields(**values))
     flush()
     return capsys.readouterr().err.strip()
