@@ -104,7 +104,8 @@ def test_a_fault_storm_ends_with_every_event_delivered_parked_or_dead(folder: Pa
 
 
 def test_profile_not_found_is_parked_then_delivered_once_the_profile_is_visible(folder: Path) -> None:
-    sandbox = Sandbox("--visibility-delay", "3", folder=folder)
+    # The replay must come within the delay: long enough for a loaded machine, short enough to wait out.
+    sandbox = Sandbox("--visibility-delay", "6", folder=folder)
     try:
         for n in range(5):  # the web integration creates the profiles just before the events arrive
             httpx.post(
@@ -114,7 +115,8 @@ def test_profile_not_found_is_parked_then_delivered_once_the_profile_is_visible(
             )
         config = write_config(folder, sandbox.url, parking={"schedule": [1], "window": 60})
         state = folder / "state.db"
-        first = replay(str(write_events(folder, 5, prefix="new")), "--config", str(config), "--state", str(state))
+        events = str(write_events(folder, 5, prefix="new"))
+        first = replay(events, "--config", str(config), "--state", str(state), "--workers", "1")
         assert first.returncode == 1 and "parked=5" in first.stdout, first.stdout
 
         listed = subprocess.run([DESTKIT, "parked", "list", "--state", str(state), "--json"], capture_output=True, text=True)
