@@ -3,14 +3,17 @@
 One reader for every server of the project's own (the service, the sandboxes, the test
 server): a declared ``Content-Length`` over the limit is refused before a byte is read, and a
 body sent without one (chunked) is refused as soon as it grows past the limit, so a client can
-never make a server hold more than ``limit`` bytes of its body.
+never make a server hold more than ``limit`` bytes of its body. With a ``timeout``, a body
+that takes longer to arrive (a client trickling bytes to hold a connection) is refused too.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import Receive, Scope
 
-__all__ = ["BodyTooLarge", "ClientGone", "declared_length", "read_body"]
+__all__ = ["BodyTooLarge", "BodyTooSlow", "ClientGone", "declared_length", "read_body"]
 
 
 class BodyTooLarge(Exception):
@@ -20,6 +23,14 @@ class BodyTooLarge(Exception):
         said = f" (Content-Length {declared})" if declared is not None else ""
         super().__init__(f"request body is over the {limit}-byte limit{said}")
         self.limit = limit
+
+
+class BodyTooSlow(Exception):
+    """The body did not arrive within the time allowed; answer 408."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(f"request body did not arrive within {timeout:g} seconds")
+        self.timeout = timeout
 
 
 class ClientGone(Exception):
@@ -37,11 +48,20 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole body of the request, at most ``limit`` bytes, else :class:`BodyTooLarge`."""
+async def read_body(scope: Scope, receive: Receive, limit: int, *, timeout: float | None = None) -> bytes:
+    """The whole body of the request, at most ``limit`` bytes (else :class:`BodyTooLarge`),
+    arrived within ``timeout`` seconds when one is given (else :class:`BodyTooSlow`)."""
     declared = declared_length(scope)
     if declared is not None and declared > limit:
         raise BodyTooLarge(limit, declared)
+    try:
+        async with asyncio.timeout(timeout):
+            return await _read(receive, limit)
+    except TimeoutError:
+        raise BodyTooSlow(timeout or 0.0) from None
+
+
+async def _read(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -98,7 +98,8 @@ class RuntimeOptions(_Strict):
 
 
 class ServeOptions(_Strict):
-    """``destkit serve``: who may send events, and who may read profile attributes."""
+    """``destkit serve``: who may send events, who may read profile attributes, and the limits
+    that keep any caller from holding the service's memory, connections or time."""
 
     write_keys: list[SecretStr] = Field(
         default_factory=list, description="Segment write keys accepted on /v1/* (sent as the Basic-auth user)."
@@ -112,6 +113,11 @@ class ServeOptions(_Strict):
         ge=1,
         description="Events accepted and not yet delivered, at most; past it, /v1/* answers 503 with Retry-After.",
     )
+    lookup_max_bytes: int = Field(
+        64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Bytes a profile lookup's body may hold; 413 past it."
+    )
+    lookup_max_events: int = Field(100, ge=1, le=10_000, description="Events one profile lookup may ask about; 413 past it.")
+    body_timeout: float = Field(30.0, gt=0, description="Seconds a request has to send its whole body; 408 past it.")
 
 
 class StateOptions(_Strict):

@@ -17,6 +17,8 @@ datastream, in the edge's shape::
 
 ``attributes`` appear only for a destination that keeps them AND a call carrying a valid
 ``Authorization: Bearer`` token (the config's ``serve.edge_tokens``); a wrong token is a 401.
+The token is checked before the body is read; the body is bounded (``serve.lookup_max_bytes``,
+``serve.lookup_max_events``: 413 past them) and parsed as strictly as events are.
 
 Engage sends audience membership two ways, both read here: an identify whose traits hold
 ``{"<audience_key>": true|false}``, and a track ``Audience Entered`` / ``Audience Exited``
@@ -25,8 +27,6 @@ whose properties hold ``audience_key`` (and the same flag); both carry ``context
 
 from __future__ import annotations
 
-import hmac
-import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -37,8 +37,11 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .config import CompiledDestination, CompiledSubscription
+from .bodies import BodyTooLarge, BodyTooSlow, ClientGone, read_body
+from .config import CompiledDestination, CompiledSubscription, ServeOptions
 from .errors import DeliveryError, PayloadValidationError
+from .eventjson import EventJSONError, parse_event_json
+from .keys import KeyRing
 from .plugin import Action, Context, field
 from .profiles import StoredProfile, StoredProfiles
 from .state import StateStore
@@ -196,9 +199,10 @@ class EdgeLookup:
     def __init__(
         self,
         subscriptions: list[CompiledSubscription],
-        tokens: set[str],
+        tokens: KeyRing,
         store: Callable[[], StateStore | None],
         counted: Callable[[str], None] = lambda result: None,
+        options: ServeOptions | None = None,
     ) -> None:
         self.datastreams: dict[str, list[CompiledDestination]] = {}
         seen: set[str] = set()
@@ -207,6 +211,7 @@ class EdgeLookup:
             if isinstance(dest.settings, EdgeSettings) and dest.name not in seen:
                 seen.add(dest.name)
                 self.datastreams.setdefault(dest.settings.datastream_id, []).append(dest)
+        self.options = options or ServeOptions()
         self.tokens = tokens
         self.store = store
         self.counted = counted
@@ -223,7 +228,7 @@ class EdgeLookup:
                 configured = ", ".join(sorted(self.datastreams)) or "none"
                 detail = f"no destination is configured for datastream {datastream!r} (configured: {configured})"
                 raise _Problem(400, "Bad Request", detail)
-            events = _events(await request.body())
+            events = _events(await self._body(request), self.options.lookup_max_events)
             store = self.store()
             if store is None:
                 raise _Problem(503, "Service Unavailable", "the service is starting")
@@ -248,9 +253,25 @@ class EdgeLookup:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise _Problem(401, "Unauthorized", "the Authorization header must be 'Bearer <token>'", "EXEG-0500-401")
-        if not any(hmac.compare_digest(token.encode(), known.encode()) for known in self.tokens):
+        if not self.tokens.accepts(token):
             raise _Problem(401, "Unauthorized", "the bearer token is not valid for this service", "EXEG-0500-401")
         return True
+
+    async def _body(self, request: Request) -> Any:
+        limit = self.options.lookup_max_bytes
+        try:
+            body = await read_body(request.scope, request.receive, limit, timeout=self.options.body_timeout)
+        except BodyTooLarge:
+            detail = f"a lookup's body is at most {limit:,} bytes (serve.lookup_max_bytes)"
+            raise _Problem(413, "Payload Too Large", detail) from None
+        except BodyTooSlow as exc:
+            raise _Problem(408, "Request Timeout", str(exc)) from None
+        except ClientGone:
+            raise _Problem(400, "Bad Request", "the client went away before its body was complete") from None
+        try:
+            return parse_event_json(body or b"null")
+        except EventJSONError as exc:
+            raise _Problem(400, "Bad Request", f"the body is {exc}") from None
 
 
 async def _find(store: StateStore, dest: CompiledDestination, identities: list[tuple[str, str]]) -> StoredProfile | None:
@@ -278,18 +299,17 @@ def _entry(dest: CompiledDestination, profile: StoredProfile | None, authenticat
     return entry
 
 
-def _events(body: bytes) -> list[list[tuple[str, str]]]:
+def _events(data: Any, most: int) -> list[list[tuple[str, str]]]:
     """The identities of each event of a request, primary ones first; a _Problem if malformed."""
-    try:
-        data = json.loads(body or b"null")
-    except ValueError as exc:
-        raise _Problem(400, "Bad Request", f"the body is not JSON: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("event"), dict):
         events, where = [data["event"]], ["event"]
     elif isinstance(data, dict) and isinstance(data.get("events"), list) and data["events"]:
         events, where = data["events"], [f"events[{i}]" for i in range(len(data["events"]))]
     else:
         raise _Problem(400, "Bad Request", 'the body must be {"event": {"xdm": {"identityMap": {...}}}}')
+    if len(events) > most:
+        detail = f"a lookup asks about at most {most:,} events (serve.lookup_max_events); this one {len(events):,}"
+        raise _Problem(413, "Payload Too Large", detail)
     return [_identities(event, spot) for event, spot in zip(events, where, strict=True)]
 
 

@@ -23,20 +23,13 @@ profile-request destinations, in the shape of AEP's edge (:mod:`destkit.edge`).
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import gzip
-import io
 import json
 import logging
 import os
 import time
-import uuid
-import zlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -46,14 +39,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .config import Config, load_config, parse_config
+from .door import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, Door, Refused
 from .edge import EdgeLookup
 from .errors import ConfigError
 from .events import EVENT_TYPES, ordering_key
+from .keys import KeyRing
 from .logs import fields
 from .metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from .registry import Registry
 from .runtime import Runtime
-from .sources import MAX_EVENT_BYTES
 from .state import StateStore, open_store
 from .worker import Worker, WorkerOptions
 
@@ -61,18 +55,8 @@ __all__ = ["Service", "MAX_BATCH_BYTES", "MAX_BATCH_EVENTS"]
 
 logger = logging.getLogger("destkit.service")
 
-MAX_BATCH_BYTES = 500 * 1024  # the Segment tracking API's limits for one batch request
-MAX_BATCH_EVENTS = 2500
 QUEUE_FULL_RETRY = 5  # seconds a sender is asked to wait when the inbox is full
 COUNT_EVERY = 2.0  # seconds between two counts of the inbox and the parked deliveries
-
-
-class _Rejected(Exception):
-    def __init__(self, status: int, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.reason = reason
 
 
 class Service:
@@ -101,24 +85,25 @@ class Service:
         else:
             loaded = load_config(config)
         options = loaded.serve_options()
-        self.write_keys = {key.get_secret_value() for key in options.write_keys if key.get_secret_value()}
+        self.options = options
+        self.write_keys = KeyRing(key.get_secret_value() for key in options.write_keys)
         if not self.write_keys:
             raise ConfigError(f"{loaded.source}: serve needs at least one write key (serve: {{write_keys: [...]}})")
         self.runtime = Runtime(loaded, registry=registry, transport=transport)
-        self.runtime.redact.add(self.write_keys)
+        self.runtime.redact.add(self.write_keys.values())
         self.max_queue = options.max_queue
         self.state = state
         self.deliver = deliver
         self.rehearsal = rehearsal
         self.worker_options = WorkerOptions(lease=loaded.state.lease_seconds, ledger_days=loaded.state.ledger_days, grace=grace)
-        self.metrics = ServiceMetrics()
+        subscriptions = self.runtime.subscriptions
+        self.metrics = ServiceMetrics({sub.destination.name for sub in subscriptions}, {sub.name for sub in subscriptions})
         self.store: StateStore | None = None
         self.worker: Worker | None = None
-        tokens = {token.get_secret_value() for token in options.edge_tokens if token.get_secret_value()}
-        self.runtime.redact.add(tokens)
-        self.edge = EdgeLookup(
-            self.runtime.subscriptions, tokens, lambda: self.store, lambda result: self.metrics.lookups.labels(result).inc()
-        )
+        self.door = Door(self.write_keys, body_timeout=options.body_timeout, dropped=self.metrics.dropped)
+        tokens = KeyRing(token.get_secret_value() for token in options.edge_tokens)
+        self.runtime.redact.add(tokens.values())
+        self.edge = EdgeLookup(subscriptions, tokens, lambda: self.store, self.metrics.looked_up, options=options)
         # Counted every COUNT_EVERY seconds (and kept up to date with what this process takes in):
         # counting a large inbox per request would be slow, and other processes change it too.
         self._depth = 0
@@ -205,69 +190,34 @@ class Service:
 
     async def _accept(self, request: Request, kind: str | None) -> Response:
         try:
-            events = await self._events(request, kind)
-        except _Rejected as rejected:
-            self.metrics.rejected.labels(rejected.reason).inc()
+            events = await self.door.events(request, kind)
+        except Refused as refused:
+            self.metrics.rejected(refused.reason)
             # What was wrong, in destkit's words (a limit, a position in the JSON); never the body.
-            extra = fields(path=request.url.path, reason=rejected.reason, http_status=rejected.status, problem=rejected.message)
-            logger.warning("request refused", extra={**extra, "repeat_key": ("refused", rejected.reason)})
-            headers = {"WWW-Authenticate": 'Basic realm="destkit"'} if rejected.status == 401 else None
-            return JSONResponse({"success": False, "message": rejected.message}, rejected.status, headers=headers)
+            extra = fields(path=request.url.path, reason=refused.reason, http_status=refused.status, problem=refused.message)
+            logger.warning("request refused", extra={**extra, "repeat_key": ("refused", refused.reason)})
+            headers = {"WWW-Authenticate": 'Basic realm="destkit"'} if refused.status == 401 else None
+            return JSONResponse({"success": False, "message": refused.message}, refused.status, headers=headers)
         store = self.store
         if store is None:
             return JSONResponse({"success": False, "message": "the service is not running"}, 503)
         if len(events) > self.max_queue:  # would never fit: retrying cannot help
-            self.metrics.rejected.labels("size").inc()
+            self.metrics.rejected("size")
             message = f"the request holds {len(events):,} events, more than serve.max_queue ({self.max_queue:,})"
             return JSONResponse({"success": False, "message": message}, 400)
         if self._depth + len(events) > self.max_queue:
             # Segment's libraries retry a 503 later; what is stored is never turned away.
-            self.metrics.rejected.labels("queue_full").inc()
+            self.metrics.rejected("queue_full")
             message = f"{self._depth:,} events wait for delivery (serve.max_queue is {self.max_queue:,}); try again shortly"
             return JSONResponse({"success": False, "message": message}, 503, headers={"Retry-After": str(QUEUE_FULL_RETRY)})
-        await store.accept([(ordering_key(event), json.dumps(event, ensure_ascii=False)) for event in events], time.time())
+        if events:
+            await store.accept([(ordering_key(event), json.dumps(event, ensure_ascii=False)) for event in events], time.time())
         self._depth += len(events)
         for event in events:
-            self.metrics.received.labels(str(event.get("type", "unknown"))).inc()
+            self.metrics.received(event.get("type"))
         if self.worker is not None:
             self.worker.wake()
         return JSONResponse({"success": True})
-
-    async def _events(self, request: Request, kind: str | None) -> list[dict[str, Any]]:
-        header_key = _basic_user(request.headers.get("authorization"))
-        if header_key is not None and header_key not in self.write_keys:
-            raise _Rejected(401, "unknown write key", "auth")
-        limit = MAX_EVENT_BYTES if kind else MAX_BATCH_BYTES
-        body = await _read_body(request, limit)
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise _Rejected(400, f"the body is not JSON: {exc}", "json") from None
-        if not isinstance(data, dict):
-            raise _Rejected(400, "the body must be a JSON object", "json")
-        key = header_key if header_key is not None else data.pop("writeKey", None)
-        data.pop("writeKey", None)
-        if key is None:
-            raise _Rejected(401, "a write key is required (as the Basic-auth user name)", "auth")
-        if key not in self.write_keys:
-            raise _Rejected(401, "unknown write key", "auth")
-        received_at = datetime.now(UTC)
-        if kind is not None:
-            return [_stamp({**data, "type": kind}, received_at, data.get("sentAt"))]
-        batch = data.get("batch")
-        if not isinstance(batch, list):
-            raise _Rejected(400, 'a batch is {"batch": [events...]}', "batch")
-        if len(batch) > MAX_BATCH_EVENTS:
-            raise _Rejected(400, f"the batch holds {len(batch):,} events; at most {MAX_BATCH_EVENTS:,}", "size")
-        events = []
-        for index, event in enumerate(batch):
-            if not isinstance(event, dict):
-                raise _Rejected(400, f"batch[{index}] is not a JSON object", "batch")
-            size = len(json.dumps(event))
-            if size > MAX_EVENT_BYTES:
-                raise _Rejected(400, f"batch[{index}] is {size:,} bytes; an event is at most {MAX_EVENT_BYTES:,}", "size")
-            events.append(_stamp(event, received_at, data.get("sentAt")))
-        return events
 
     async def _health(self, request: Request) -> Response:
         if self.store is None:
@@ -282,54 +232,3 @@ class Service:
         for destination in breakers.limits:  # the config's destinations: a closed set of labels
             self.metrics.suspended.labels(destination).set(1 if breakers.suspension(destination) else 0)
         return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
-
-def _basic_user(header: str | None) -> str | None:
-    if not header or not header.lower().startswith("basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ""
-    return decoded.partition(":")[0]
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    body = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        try:
-            body = gzip.GzipFile(fileobj=io.BytesIO(body)).read(limit + 1)
-        except (OSError, EOFError, zlib.error):
-            raise _Rejected(400, "the body says gzip but is not", "gzip") from None
-    if len(body) > limit:
-        what = "an event" if limit == MAX_EVENT_BYTES else "a batch"
-        raise _Rejected(400, f"the body is over {limit // 1024} KB, the limit for {what}", "size")
-    return body
-
-
-def _stamp(event: dict[str, Any], received_at: datetime, batch_sent_at: Any) -> dict[str, Any]:
-    """What Segment's API adds on receipt: a messageId if missing, receivedAt, and the
-    timestamp corrected for the sender's clock (timestamp = receivedAt - (sentAt - timestamp))."""
-    event = dict(event)
-    event.setdefault("messageId", f"dk-{uuid.uuid4()}")
-    event["receivedAt"] = received_at.isoformat().replace("+00:00", "Z")
-    sent_at = event.get("sentAt") or batch_sent_at
-    timestamp = event.get("timestamp")
-    if sent_at and timestamp:
-        sent, stamped = _parse_time(sent_at), _parse_time(timestamp)
-        if sent is not None and stamped is not None:
-            event["originalTimestamp"] = timestamp
-            event["timestamp"] = (received_at - (sent - stamped)).isoformat().replace("+00:00", "Z")
-    if sent_at:
-        event["sentAt"] = sent_at
-    return event
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

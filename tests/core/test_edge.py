@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from destkit.service import Service
-from destkit.testing import make_event
+from destkit.testing import LoopbackServer, make_event
+from tests.rawhttp import exchange
 
 KEY = "wk-edge-0123456789"
 TOKEN = "edge-token-abcdef123456"
@@ -209,3 +212,46 @@ async def test_lookups_are_counted_in_the_metrics(known: tuple[Service, httpx.As
     text = (await http.get("/metrics")).text
     for result in ("found", "unknown", "rejected"):
         assert f'destkit_profile_lookups_total{{result="{result}"}} 1.0' in text
+
+
+# --- hostile lookups, through a real uvicorn on 127.0.0.1 -----------------------------------------
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    options = {"write_keys": [KEY], "edge_tokens": [TOKEN], "lookup_max_bytes": 4096, "lookup_max_events": 3}
+    service = Service({"serve": options, "destinations": destinations()}, state=str(tmp_path / "state.db"), grace=5)
+    with LoopbackServer(app=service.app) as server:
+        yield server.url
+
+
+def many(count: int) -> dict[str, Any]:
+    return {"events": [lookup_body(("userId", f"u{n}", True))["event"] for n in range(count)]}
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "words"),
+    [
+        (json.dumps(many(3)).encode(), 200, None),
+        (json.dumps(many(4)).encode(), 413, "at most 3 events (serve.lookup_max_events)"),
+        (json.dumps(lookup_body(("userId", "x" * 5000, True))).encode(), 413, "at most 4,096 bytes (serve.lookup_max_bytes)"),
+        (b'{"event": {"xdm": {"identityMap": {"userId": [{"id": "\\ud800"}]}}}}', 400, "not valid Unicode"),
+        (b'{"event": {"xdm": {"identityMap": {"userId": [{"id": "u", "n": NaN}]}}}}', 400, "NaN is not a JSON number"),
+        (b'{"event": ' + b"[" * 980 + b"]" * 980 + b"}", 400, "nested deeper"),
+    ],
+)
+def test_lookups_are_bounded_and_parsed_strictly(served: str, content: bytes, status: int, words: str | None) -> None:
+    answer = httpx.post(f"{served}/ee/v2/interact?dataStreamId=web", content=content, timeout=10)
+    assert answer.status_code == status
+    if words is not None:
+        assert words in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [(b"", 413), (b"Authorization: Bearer wrong-token\r\n", 401), (f"Authorization: Bearer {TOKEN}\r\n".encode(), 413)],
+)
+def test_a_lookup_is_authenticated_and_sized_before_its_body_is_read(served: str, authorization: bytes, status: int) -> None:
+    head = b"POST /ee/v2/interact?dataStreamId=web HTTP/1.1\r\nHost: destkit\r\nContent-Length: 1073741824\r\n"
+    answer = exchange(served, head + authorization + b"\r\n")  # the body never comes
+    assert answer.startswith(b"HTTP/1.1 %d " % status)

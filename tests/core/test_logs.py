@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from destkit.logs import MAX_FIELD, LogSettings, RepeatFilter, configure, fields, flush, mask_with
 from destkit.redaction import Redactor
+from destkit.state import open_store
 from destkit.testing import LoopbackServer, Reply
 from tests.processes import DESTKIT, Running, free_port
 
@@ -198,23 +200,27 @@ def test_serve_logs_each_request_unless_told_not_to_and_each_refusal(
     assert KEY not in serve.output()
 
 
+async def put_in_inbox(state: str, event: dict[str, Any]) -> None:
+    """An event straight into the inbox: serve's door refuses invalid events, older inboxes may hold some."""
+    store = open_store(state)
+    await store.open()
+    try:
+        await store.accept([("", json.dumps(event))], time.time())
+    finally:
+        await store.close()
+
+
 def test_a_worker_logs_an_event_dropped_as_invalid_with_why_but_not_what(tmp_path: Path) -> None:
     with LoopbackServer(lambda request: Reply(200, {})) as sink:
         config, state = service_config(tmp_path, sink.url), str(tmp_path / "state.db")
-        door = Running(
-            "serve", "--config", str(config), "--state", state, "--no-worker", log=tmp_path / "door.log", port=free_port()
-        )
+        invalid = {"type": "identify", "messageId": "m-no-person", "traits": {"email": PERSONAL}}  # no userId, no anonymousId
+        asyncio.run(put_in_inbox(state, invalid))
+        args = ("worker", "--config", str(config), "--state", state, "--log-format", "json", "--grace", "2")
+        worker = Running(*args, log=tmp_path / "worker.log", ready="delivering")
         try:
-            invalid = {"messageId": "m-no-person", "traits": {"email": PERSONAL}}  # neither userId nor anonymousId
-            assert httpx.post(f"{door.url}/v1/identify", json=invalid, auth=(KEY, "")).status_code == 200
-            args = ("worker", "--config", str(config), "--state", state, "--log-format", "json", "--grace", "2")
-            worker = Running(*args, log=tmp_path / "worker.log", ready="delivering")
-            try:
-                wait_for(lambda: any(line["message"] == "event invalid" for line in json_lines(worker.output())))
-            finally:
-                assert worker.stop() == 143
+            wait_for(lambda: any(line["message"] == "event invalid" for line in json_lines(worker.output())))
         finally:
-            door.stop()
+            assert worker.stop() == 143
     (line,) = [line for line in json_lines(worker.output()) if line["message"] == "event invalid"]
     assert (line["level"], line["message_id"], line["code"]) == ("warning", "m-no-person", "INVALID_EVENT")
     assert line["reason"] == "identify: needs a userId or an anonymousId"

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from destkit import ConfigError
-from destkit.service import Service, _stamp
+from destkit.door import stamp
+from destkit.service import Service
 from destkit.testing import RecordingTransport
 
 KEY = "wk-live-0123456789"
@@ -81,30 +82,37 @@ async def test_the_write_key_is_checked(running: Any, headers: dict[str, str], b
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "words"),
+    ("path", "body", "status", "words"),
     [
-        ("/v1/track", {"userId": "u1", "event": "e", "properties": {"blob": "x" * 33_000}}, "over 32 KB, the limit for an event"),
+        (
+            "/v1/track",
+            {"userId": "u1", "event": "e", "properties": {"blob": "x" * 33_000}},
+            413,
+            "over 32 KB, the limit for an event",
+        ),
         (
             "/v1/batch",
             {"batch": [{"type": "track", "userId": "u", "event": "e", "properties": {"b": "x" * 30_000}}] * 18},
+            413,
             "over 500 KB",
         ),
         (
             "/v1/batch",
             {"batch": [{"type": "track", "userId": "u", "event": "e", "properties": {"b": "x" * 33_000}}]},
+            400,
             "batch[0] is 33,",
         ),
-        ("/v1/batch", {"batch": [{"type": "track", "userId": "u", "event": "e"}] * 2501}, "holds 2,501 events; at most 2,500"),
-        ("/v1/batch", {"events": []}, 'a batch is {"batch": [events...]}'),
-        ("/v1/batch", {"batch": ["nope"]}, "batch[0] is not a JSON object"),
+        ("/v1/batch", {"batch": [{"type": "track", "userId": "u", "event": "e"}] * 2501}, 400, "2,501 events; at most 2,500"),
+        ("/v1/batch", {"events": []}, 400, 'a batch is {"batch": [events...]}'),
+        ("/v1/batch", {"batch": ["nope"]}, 400, "batch[0] is not a JSON object"),
     ],
 )
 async def test_limits_and_shapes_are_refused_with_a_json_message(
-    running: Any, path: str, body: dict[str, Any], words: str
+    running: Any, path: str, body: dict[str, Any], status: int, words: str
 ) -> None:
     service, client, _ = running
     answer = await client.post(path, json=body, headers=auth())
-    assert answer.status_code == 400
+    assert answer.status_code == status
     assert words in answer.json()["message"]
     assert await service.store.inbox_depth() == 0
 
@@ -143,12 +151,12 @@ async def test_health_and_metrics(running: Any) -> None:
 def test_the_timestamp_is_corrected_for_the_senders_clock() -> None:
     received = datetime(2026, 11, 1, 12, 0, 10, tzinfo=UTC)
     # the sender's clock is 1 hour behind: it stamped the event 5 s before sending it
-    stamped = _stamp({"timestamp": "2026-11-01T11:00:00Z"}, received, "2026-11-01T11:00:05Z")
+    stamped = stamp({"timestamp": "2026-11-01T11:00:00Z"}, received, "2026-11-01T11:00:05Z")
     assert stamped["originalTimestamp"] == "2026-11-01T11:00:00Z"
     assert stamped["timestamp"] == "2026-11-01T12:00:05Z"
     assert stamped["receivedAt"] == "2026-11-01T12:00:10Z"
     assert stamped["messageId"].startswith("dk-")
-    assert _stamp({"messageId": "keep"}, received, None)["messageId"] == "keep"
+    assert stamp({"messageId": "keep"}, received, None)["messageId"] == "keep"
 
 
 def test_serve_needs_a_write_key(tmp_path: Path) -> None:
