@@ -117,7 +117,15 @@ class ServeOptions(_Strict):
         64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Bytes a profile lookup's body may hold; 413 past it."
     )
     lookup_max_events: int = Field(100, ge=1, le=10_000, description="Events one profile lookup may ask about; 413 past it.")
+    limit_concurrency: int = Field(
+        1000, ge=1, description="Connections and requests in progress at once; past it, new requests are answered 503."
+    )
+    backlog: int = Field(2048, ge=1, description="Connections the operating system queues before the service accepts them.")
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a connection has to send a request's headers before it is closed."
+    )
     body_timeout: float = Field(30.0, gt=0, description="Seconds a request has to send its whole body; 408 past it.")
+    timeout_keep_alive: float = Field(5.0, gt=0, description="Seconds an idle connection is kept open after a response.")
 
 
 class StateOptions(_Strict):

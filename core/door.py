@@ -141,8 +141,10 @@ class Door:
             try:
                 events.append(validate_event(event))
             except InvalidEvent as exc:
-                self.dropped(_drop_reason(item))
-                log.warning("left out an event of an accepted batch: batch[%d]: %s", index, _short(str(exc)))
+                reason = _drop_reason(item)
+                self.dropped(reason)
+                said = {"repeat_key": ("left out", reason)}  # one line per interval and reason, whatever the client sent
+                log.warning("left out an event of an accepted batch: batch[%d]: %s", index, _short(str(exc)), extra=said)
         return events
 
 

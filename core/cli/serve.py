@@ -16,6 +16,7 @@ import uvicorn
 
 from ..accesslog import AccessLog
 from ..config import load_config
+from ..connections import quiet_asyncio, server_config
 from ..errors import ConfigError, DestkitError
 from ..logs import current_settings
 from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
@@ -85,8 +86,9 @@ def serve(
             click.echo(f"error: {exc}", err=True)
             sys.exit(USAGE_ERROR)
         echo_warnings(service.runtime.subscriptions)  # once: delivery processes stay quiet
-        listening = _listen(host, port)
+        listening = _listen(host, port, service.options.backlog)
         tune_collector()
+        quiet_asyncio()  # out of file descriptors, asyncio reports each failed accept: once per interval
         stack.callback(listening.close)
 
         async def main() -> None:
@@ -99,12 +101,7 @@ def serve(
             extra = f" with {', '.join(notes)}" if notes else ""
             click.echo(f"destkit serve on http://{host}:{port}{extra} (state {describe_location(location)})", err=True)
             app = AccessLog(service.app) if access_log else service.app
-            # uvicorn's own logging setup and access log are off: destkit's (--log-format) stand in.
-            server = _Server(
-                uvicorn.Config(
-                    app, log_config=None, log_level=None, access_log=False, timeout_graceful_shutdown=max(1, round(grace))
-                )
-            )
+            server = _Server(server_config(app, service.options, grace=grace))
             for signum in (signal.SIGINT, signal.SIGTERM):
                 asyncio.get_running_loop().add_signal_handler(signum, server.stop_for, signum)
             helpers.start()
@@ -147,7 +144,7 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, backlog: int) -> socket.socket:
     """The listening socket, bound before anything is announced: a port that is taken is a usage
     error naming it, not a service that says it started and then stops."""
     try:
@@ -159,7 +156,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listening.bind(address)
-        listening.listen(2048)
+        listening.listen(backlog)
     except OSError as exc:
         listening.close()
         reason = "the port is taken by another process" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
