@@ -195,3 +195,28 @@ def test_anchors_without_aliases_are_plain_yaml(tmp_path: Path) -> None:
     path = tmp_path / "destkit.yaml"
     path.write_text("destinations: &all []\n")
     assert load_config(path).destinations == []
+
+
+@pytest.mark.parametrize(
+    ("serve", "words"),
+    [
+        ({"header_timeout": 0}, "serve.header_timeout"),
+        ({"body_timeout": -1}, "serve.body_timeout"),
+        ({"lookup_max_events": 0}, "serve.lookup_max_events"),
+        ({"limit_concurrency": 0}, "serve.limit_concurrency"),
+        ({"header_timout": 5}, "header_timout"),  # a misspelt limit is refused, not ignored
+    ],
+)
+def test_serve_limits_are_checked_strictly(serve: dict[str, Any], words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        parse_config({"serve": {"write_keys": ["wk-0123"], **serve}, "destinations": [destination()]}, source="test.yaml")
+
+
+def test_serve_limits_have_defaults() -> None:
+    options = parse_config({"serve": {"write_keys": ["wk-0123"]}, "destinations": [destination()]}).serve_options()
+    assert (options.header_timeout, options.body_timeout, options.lookup_max_bytes, options.limit_concurrency) == (
+        10.0,
+        30.0,
+        65536,
+        1000,
+    )
