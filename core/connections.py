@@ -4,7 +4,8 @@ uvicorn limits connections (``limit_concurrency``: past it, requests are answere
 listen backlog, and how long an idle connection is kept after a response
 (``timeout_keep_alive``). It has no deadline for a request's headers, so a client that opens
 a connection and sends nothing, or trickles its headers, would hold a file descriptor for
-ever; :func:`guarded_protocol` adds one (``header_timeout``). The body has its own deadline,
+ever; :func:`guarded_protocol` adds one (``header_timeout``) to uvicorn's h11 protocol, which
+serve then always uses. The body has its own deadline,
 kept by the one body reader (``body_timeout``, :func:`~destkit.bodies.read_body`).
 """
 
