@@ -107,6 +107,7 @@ class Service:
         # Counted every COUNT_EVERY seconds (and kept up to date with what this process takes in):
         # counting a large inbox per request would be slow, and other processes change it too.
         self._depth = 0
+        self._changes = 0  # takings in and settlements since the start, for _count
         self._parked = 0
         self.app = Starlette(
             routes=[
@@ -167,9 +168,17 @@ class Service:
 
     def _left(self) -> None:
         self._depth = max(0, self._depth - 1)
+        self._changes += 1
 
     async def _count(self, store: StateStore) -> None:
-        self._depth = await store.inbox_depth()
+        # A count read while this process took in or settled events may be stale by then: read
+        # again (a few times at most; under steady traffic the last read stands until the next).
+        for _ in range(3):
+            changes = self._changes
+            depth = await store.inbox_depth()
+            if self._changes == changes:
+                break
+        self._depth = depth
         self._parked = await store.parked_count()
 
     async def _keep_counting(self, store: StateStore, stop: asyncio.Event) -> None:
@@ -213,6 +222,7 @@ class Service:
         if events:
             await store.accept([(ordering_key(event), json.dumps(event, ensure_ascii=False)) for event in events], time.time())
         self._depth += len(events)
+        self._changes += 1
         for event in events:
             self.metrics.received(event.get("type"))
         if self.worker is not None:
