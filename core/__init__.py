@@ -8,6 +8,7 @@ from .config import Config, load_config
 from .errors import (
     BadRequest,
     ConfigError,
+    ConfigErrors,
     ConfigWarning,
     DeliveryError,
     DeliveryTimeout,
@@ -63,6 +64,7 @@ __all__ = [
     "ErrorInfo",
     "DestkitError",
     "ConfigError",
+    "ConfigErrors",
     "MappingError",
     "TriggerSyntaxError",
     "ConfigWarning",

@@ -13,19 +13,20 @@
             trigger: 'type = "track" and event = "Order Completed"'   # optional
             mapping: {data: {"@path": "$.properties"}}                # optional, per field
 
-Everything is checked and compiled here, before the first event: a mistake is reported with
-the file, the destination, the subscription and the spot inside the mapping or trigger.
+Here the file is read and its shape checked; :mod:`destkit.compiling` then checks it against
+the plugins and compiles it, before the first event. Every mistake is reported with the file,
+the destination, the subscription and the spot inside the mapping or trigger.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 import re
-import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from .breaker import DEFAULT_AUTH_FAILURE_LIMIT
-from .errors import ConfigError, ConfigWarning, DestkitError, MappingError, PluginError, TriggerSyntaxError
+from .errors import ConfigError
 from .http import RequestDefaults
-from .mappings import compile_mapping, compile_trigger
 from .plugin import Action, Destination
-from .redaction import secrets_of
-from .registry import Registry, default_registry
 from .retry import ParkingPolicy, RetryPolicy
+from .validation import Problems, describe_validation_error, validation_problems
 
 __all__ = [
     "Config",
@@ -51,7 +50,6 @@ __all__ = [
     "CompiledSubscription",
     "load_config",
     "parse_config",
-    "compile_config",
     "interpolate_env",
     "describe_validation_error",
 ]
@@ -222,8 +220,9 @@ class _ConfigLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read a YAML or JSON config file and validate its shape (not yet its plugins)."""
+def load_config(path: str | os.PathLike[str], problems: list[str] | None = None) -> Config:
+    """Read a YAML or JSON config file and validate its shape (not yet its plugins); with a
+    ``problems`` list, shape mistakes are added to it instead of raised (see :func:`parse_config`)."""
     file = Path(path)
     try:
         with file.open("rb") as handle:
@@ -244,12 +243,15 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    return parse_config(data, source=str(file))
+    return parse_config(data, source=str(file), problems=problems)
 
 
-def parse_config(data: Any, *, source: str = "<config>") -> Config:
+def parse_config(data: Any, *, source: str = "<config>", problems: list[str] | None = None) -> Config:
+    """Validate a config's shape. Every mistake is raised at once (:class:`ConfigErrors`), or,
+    given a ``problems`` list, added to it and the config's sound part returned (``validate``)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a config is a mapping with a 'destinations' list")
+    found = Problems()
     serve = data.get("serve")
     serve_problem = None
     if isinstance(serve, dict):  # its secrets usually come from the environment
@@ -260,42 +262,63 @@ def parse_config(data: Any, *, source: str = "<config>") -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {describe_validation_error(exc, data)}") from None
+        found.problems += [f"{source}: {line}" for line in validation_problems(exc, data, Config)]
+        config = _sound_part(data, exc)
     config.source = source
     config._serve_problem = serve_problem
-    names = [d.name for d in config.destinations]
+    names = [d.name for d in config.destinations if d.enabled or d.type]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise ConfigError(f"{source}: destination names must be unique: {', '.join(duplicated)}")
+        found.problems.append(f"{source}: destination names must be unique: {', '.join(duplicated)}")
+    found.settle(problems)
     return config
 
 
-def describe_validation_error(exc: ValidationError, data: Any = None) -> str:
-    """Pydantic errors as ``where: what`` lines, naming destinations by their names, never values."""
-    lines = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = _location(error["loc"], data)
-        message = "missing" if error["type"] == "missing" else error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        lines.append(f"{where}: {message}" if where else message)
-    return "; ".join(lines)
+def _sound_part(data: dict[str, Any], exc: ValidationError) -> Config:
+    """What of a config is valid, so that its plugins, triggers and mappings can be checked too:
+    the config without the keys found wrong (their defaults apply) or, when that is not
+    enough, with each broken destination a disabled placeholder, keeping the others' indexes."""
+    pruned = copy.deepcopy(data)
+    for error in exc.errors():
+        _drop(pruned, error["loc"])
+    try:
+        return Config.model_validate(pruned)
+    except ValidationError as again:
+        return _placeholders(pruned, again)
 
 
-def _location(loc: tuple[Any, ...], data: Any) -> str:
-    parts: list[str] = []
-    node = data
+def _drop(data: dict[str, Any], loc: tuple[int | str, ...]) -> None:
+    """Remove the innermost key on the way to ``loc`` (never the destinations list itself)."""
+    node: Any = data
+    holder: dict[str, Any] | None = None
+    key: Any = None
     for step in loc:
-        if isinstance(step, int):
-            label = f"[{step}]"
-            node = node[step] if isinstance(node, list) and step < len(node) else None
-            if isinstance(node, dict) and isinstance(node.get("name"), str):
-                label += f" ({node['name']})"
-            parts.append(label)
+        if isinstance(node, dict) and step in node:
+            holder, key = node, step
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
         else:
-            node = node.get(step) if isinstance(node, dict) else None
-            parts.append(("." if parts else "") + str(step))
-    return "".join(parts)
+            break
+    if holder is not None and not (holder is data and key == "destinations"):
+        del holder[key]
+
+
+def _placeholders(data: dict[str, Any], exc: ValidationError) -> Config:
+    broken = {tuple(error["loc"][:2]) for error in exc.errors() if error["loc"][:1] == ("destinations",)}
+    blocks = {error["loc"][0] for error in exc.errors() if error["loc"] and error["loc"][0] != "destinations"}
+    kept = {key: value for key, value in data.items() if key not in blocks}
+    entries = data.get("destinations")
+    if ("destinations",) in broken or not isinstance(entries, list):
+        entries = []
+    kept["destinations"] = [
+        {"name": f"destinations[{index}]", "type": "", "enabled": False} if ("destinations", index) in broken else entry
+        for index, entry in enumerate(entries)
+    ]
+    try:
+        return Config.model_validate(kept)
+    except ValidationError:  # nothing sound to check further
+        return Config(destinations=[])
 
 
 _ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -322,117 +345,3 @@ def interpolate_env(value: Any, where: str, environ: Mapping[str, str] | None = 
     if isinstance(value, list):
         return [interpolate_env(v, f"{where}[{i}]", env) for i, v in enumerate(value)]
     return value
-
-
-# --- compiling ----------------------------------------------------------------------------------
-
-
-def compile_config(
-    config: Config, registry: Registry | None = None, environ: Mapping[str, str] | None = None
-) -> list[CompiledSubscription]:
-    """Check every destination against its plugin and compile every subscription once."""
-    registry = registry or default_registry()
-    compiled: list[CompiledSubscription] = []
-    for index, entry in enumerate(config.destinations):
-        if not entry.enabled:
-            continue
-        where, plugin = plugin_for(config, index, registry)
-        destination = _compile_destination(entry, plugin, where, environ)
-        subscriptions = entry.subscriptions
-        if subscriptions is None:
-            subscriptions = [
-                SubscriptionConfig(name=p.name, action=p.action, trigger=p.trigger, mapping=dict(p.mapping))
-                for p in plugin.presets
-            ]
-            if not subscriptions:
-                raise ConfigError(f"{where}: no subscriptions, and {plugin.slug!r} has no presets to use instead")
-        names = [s.name for s in subscriptions]
-        for sub in subscriptions:
-            if not sub.enabled:
-                continue
-            sub_where = f"{where}, subscription {sub.name!r}"
-            if names.count(sub.name) > 1:
-                raise ConfigError(f"{sub_where}: subscription names must be unique within a destination")
-            try:
-                action = plugin.action(sub.action)
-            except PluginError as exc:
-                raise ConfigError(f"{sub_where}: {exc}") from None
-            trigger_source = sub.trigger if sub.trigger is not None else action.default_trigger
-            if trigger_source is None:
-                raise ConfigError(f"{sub_where}: no trigger, and action {action.slug!r} has no default trigger")
-            with warnings.catch_warnings(record=True) as found:
-                warnings.simplefilter("always", ConfigWarning)
-                try:
-                    trigger = compile_trigger(trigger_source)
-                except TriggerSyntaxError as exc:
-                    raise ConfigError(f"{sub_where}: trigger: {exc}") from None
-                said = [f"{sub_where}: trigger: {w.message}" for w in found if issubclass(w.category, ConfigWarning)]
-                found.clear()
-                mapping_source = _merged_mapping(action, sub.mapping, sub_where)
-                try:
-                    mapping = compile_mapping(mapping_source)
-                except MappingError as exc:
-                    raise ConfigError(f"{sub_where}: mapping: {exc}") from None
-                said += [f"{sub_where}: mapping: {w.message}" for w in found if issubclass(w.category, ConfigWarning)]
-            batch = sub.batch
-            if batch is not None and action.perform_batch is None:
-                raise ConfigError(f"{sub_where}: action {action.slug!r} cannot batch (it has no perform_batch)")
-            if batch is None and action.always_batched:
-                batch = BatchOptions()
-            compiled.append(
-                CompiledSubscription(
-                    destination, sub.name, action, trigger_source, trigger, mapping_source, mapping, batch, tuple(said)
-                )
-            )
-    return compiled
-
-
-def plugin_for(config: Config, index: int, registry: Registry) -> tuple[str, Destination[Any]]:
-    """Where ``destinations[index]`` is (for messages), and its plugin; a ConfigError if missing."""
-    entry = config.destinations[index]
-    where = f"{config.source}: destination {entry.name!r} (destinations[{index}])"
-    try:
-        return where, registry.get(entry.type)
-    except PluginError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def _merged_mapping(action: Action[Any], overrides: dict[str, Any], where: str) -> dict[str, Any]:
-    """The action's default mapping with the subscription's fields laid over it, field by field."""
-    fields = action.payload.model_fields
-    accepted = {info.alias or name for name, info in fields.items()}
-    extra_allowed = action.payload.model_config.get("extra") == "allow"
-    unknown = sorted(set(overrides) - accepted)
-    if unknown and not extra_allowed:
-        raise ConfigError(
-            f"{where}: mapping names field(s) {', '.join(unknown)} that action {action.slug!r} does not have "
-            f"(it has: {', '.join(sorted(accepted))})"
-        )
-    return {**action.default_mapping, **overrides}
-
-
-def _compile_destination(
-    entry: DestinationConfig, plugin: Destination[Any], where: str, environ: Mapping[str, str] | None
-) -> CompiledDestination:
-    raw_settings = interpolate_env(entry.settings, f"{where}: settings", environ)
-    try:
-        settings = plugin.settings.model_validate(raw_settings)
-    except ValidationError as exc:
-        raise ConfigError(f"{where}: settings: {describe_validation_error(exc)}") from None
-    try:
-        defaults = plugin.request_defaults(settings) if plugin.request_defaults else RequestDefaults()
-    except DestkitError as exc:
-        raise ConfigError(f"{where}: settings: {exc}") from None
-    auth = plugin.authentication
-    if auth.headers(settings):
-        defaults = replace(defaults, headers={**defaults.headers, **auth.headers(settings)})
-    return CompiledDestination(
-        name=entry.name,
-        plugin=plugin,
-        settings=settings,
-        request_defaults=defaults,
-        retry=entry.retry or plugin.retry,
-        secrets=frozenset(secrets_of(settings) | auth.derived_secrets(settings)),
-        parking=entry.parking,
-        auth_failure_limit=entry.auth_failure_limit,
-    )

@@ -4,6 +4,7 @@
 
     DestkitError
     ├── ConfigError                 a config, mapping or trigger is wrong (found before any event)
+    │   ├── ConfigErrors            several at once, each located: carries ``problems``
     │   ├── MappingError            a field mapping: carries ``pointer`` (JSON pointer inside it)
     │   └── TriggerSyntaxError      a trigger expression: carries ``column`` and ``expected``
     ├── PluginError                 a destination plugin is declared wrongly or cannot be found
@@ -37,7 +38,7 @@ status, the headers and the start of the body, secrets masked).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, ClassVar
@@ -49,6 +50,7 @@ from .redaction import mask_header
 __all__ = [
     "DestkitError",
     "ConfigError",
+    "ConfigErrors",
     "MappingError",
     "TriggerSyntaxError",
     "ConfigWarning",
@@ -79,6 +81,15 @@ class DestkitError(Exception):
 
 class ConfigError(DestkitError):
     """A config, mapping or trigger is wrong. Raised while loading, before any event is sent."""
+
+
+class ConfigErrors(ConfigError):
+    """Every mistake found in a config, not just the first: ``problems`` holds one located
+    message each (``destkit validate`` prints them all, one ``error:`` line each)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class MappingError(ConfigError):

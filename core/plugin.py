@@ -32,6 +32,7 @@ from pydantic import Field as PydanticField
 from .auth import Authentication, Custom
 from .errors import DeliveryError, PluginError
 from .http import RequestDefaults, Requester
+from .names import did_you_mean
 from .profiles import Profiles
 from .retry import RetryPolicy
 
@@ -210,5 +211,6 @@ class Destination(Generic[SettingsT]):
         for action in self.actions:
             if action.slug == slug:
                 return action
-        known = ", ".join(a.slug for a in self.actions)
-        raise PluginError(f"destination {self.slug!r} has no action {slug!r} (it has: {known})")
+        slugs = [a.slug for a in self.actions]
+        hint = did_you_mean(slug, slugs)
+        raise PluginError(f"destination {self.slug!r} has no action {slug!r}{hint} (it has: {', '.join(slugs)})")

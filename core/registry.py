@@ -14,6 +14,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from .errors import PluginError
+from .names import did_you_mean
 from .plugin import Destination
 
 __all__ = ["ENTRY_POINT_GROUP", "Registry", "default_registry"]
@@ -86,7 +87,8 @@ class Registry:
         if slug in self.broken:
             raise PluginError(f"destination {slug!r} is installed but broken: {self.broken[slug]}")
         known = ", ".join(sorted(self.destinations)) or "none"
-        raise PluginError(f"no destination {slug!r} is installed (installed: {known})")
+        hint = did_you_mean(slug, self.destinations)
+        raise PluginError(f"no destination {slug!r} is installed{hint} (installed: {known})")
 
     def __iter__(self) -> Any:
         return iter(sorted(self.destinations.values(), key=lambda d: d.slug))

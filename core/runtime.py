@@ -27,11 +27,11 @@ from pydantic import BaseModel, ValidationError
 from .auth import MemoryTokenStore, OAuth2, OAuth2Session, TokenStore
 from .batching import Batcher, BatchItem
 from .breaker import REFUSED, SUSPENDED, AuthBreakers
+from .compiling import compile_config
 from .config import (
     CompiledDestination,
     CompiledSubscription,
     Config,
-    compile_config,
     describe_validation_error,
     load_config,
     parse_config,

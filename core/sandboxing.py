@@ -11,7 +11,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from .config import Config, interpolate_env, plugin_for
+from .compiling import plugin_for
+from .config import Config, interpolate_env
 from .errors import ConfigError
 from .registry import Registry, default_registry
 

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from ..errors import MappingError, MappingFailed, MappingWarning
+from ..names import did_you_mean
 from .codegen import Source, emit, literal
 from .jsvalues import MISSING, js_truthy
 
@@ -74,7 +75,7 @@ def compile_node(value: Any, pointer: str) -> Node:
                 compiler = DIRECTIVES.get(name)
                 if compiler is None:
                     known = ", ".join(sorted(DIRECTIVES))
-                    raise MappingError(f"unknown directive {name} (known: {known})", pointer)
+                    raise MappingError(f"unknown directive {name}{did_you_mean(name, DIRECTIVES)} (known: {known})", pointer)
                 return compiler(value[name], f"{pointer}/{escape_pointer(name)}")
             except MappingError as exc:
                 if _VALIDATED.get():
@@ -201,7 +202,10 @@ def options_of(arg: Any, pointer: str, name: str, allowed: set[str], required: s
         raise MappingError(f"{name} takes an object with {', '.join(sorted(required or allowed))}", pointer)
     unknown = set(arg) - allowed
     if unknown:
-        raise MappingError(f"{name} has no option {', '.join(sorted(unknown))} (it takes {', '.join(sorted(allowed))})", pointer)
+        hints = "".join(did_you_mean(key, allowed) for key in sorted(unknown))
+        raise MappingError(
+            f"{name} has no option {', '.join(sorted(unknown))}{hints} (it takes {', '.join(sorted(allowed))})", pointer
+        )
     for key in sorted(required):
         if key not in arg:
             raise MappingError(f"{name} needs a {key!r} key", pointer)

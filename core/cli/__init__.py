@@ -3,12 +3,11 @@ invalid, 2 a usage or config error (reported in one line before anything is sent
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from .. import __version__
 from ..errors import DestkitError
+from ._common import usage_error
 from .check import check
 from .destinations import destinations
 from .dlq import dlq
@@ -50,5 +49,4 @@ def main() -> None:
     try:
         cli.main(standalone_mode=True)
     except DestkitError as exc:  # a command that let one through still gets a clean line
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        usage_error(exc)

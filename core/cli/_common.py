@@ -8,12 +8,12 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from ..config import CompiledSubscription
-from ..errors import DestkitError
+from ..errors import ConfigErrors, DestkitError
 
 USAGE_ERROR = 2
 
@@ -39,14 +39,25 @@ def read_json_argument(value: str, what: str) -> Any:
         raise click.UsageError(f"{origin}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 
 
+def echo_error(exc: DestkitError) -> None:
+    """An error on stderr: one ``error:`` line per problem (a config can have several)."""
+    for problem in exc.problems if isinstance(exc, ConfigErrors) else [str(exc)]:
+        click.echo(f"error: {problem}", err=True)
+
+
+def usage_error(exc: DestkitError) -> NoReturn:
+    """Report a usage or config error and exit 2, before anything is sent."""
+    echo_error(exc)
+    sys.exit(USAGE_ERROR)
+
+
 @contextmanager
 def config_errors() -> Iterator[None]:
-    """Report a destkit error as one line on stderr and exit 2."""
+    """Report a destkit error raised inside (see :func:`usage_error`) and exit 2."""
     try:
         yield
     except DestkitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(USAGE_ERROR)
+        usage_error(exc)
 
 
 def echo_warnings(subscriptions: Iterable[CompiledSubscription]) -> None:

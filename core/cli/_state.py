@@ -13,7 +13,7 @@ import click
 from click.core import ParameterSource
 
 from ..state import DEFAULT_STATE_PATH, STATE_ENV, StateError, StateStore, open_store
-from ._common import USAGE_ERROR
+from ._common import usage_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -58,8 +58,7 @@ def with_store(state: str, work: Callable[[StateStore], Awaitable[T]], *, create
     try:
         return asyncio.run(main())
     except StateError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(USAGE_ERROR)
+        usage_error(exc)
 
 
 def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool, key: str) -> None:

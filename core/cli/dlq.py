@@ -16,7 +16,7 @@ from ..errors import DestkitError
 from ..outcome import Status
 from ..runtime import Runtime
 from ..state import DeadLetter, MarkDelivered, ResolveDeadLetter, StateStore, TouchDeadLetter, describe_location
-from ._common import USAGE_ERROR
+from ._common import USAGE_ERROR, usage_error
 from ._state import print_rows, state_option, with_store
 
 
@@ -111,8 +111,7 @@ def replay_dead(state: str, config_path: str, code: str | None, ids: tuple[int, 
     try:
         runtime = Runtime(load_config(config_path))
     except DestkitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(USAGE_ERROR)
+        usage_error(exc)
     counts: Counter[str] = Counter()
 
     async def work(store: StateStore) -> int:

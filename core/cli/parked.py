@@ -17,7 +17,7 @@ from ..outcome import Outcome
 from ..replay import deliver_parked
 from ..runtime import Runtime
 from ..state import CommitGroup, Leases, ParkedDelivery, StateStore
-from ._common import USAGE_ERROR
+from ._common import usage_error
 from ._logging import log_options
 from ._state import print_rows, state_option, with_store
 
@@ -84,8 +84,7 @@ def run_parked(config_path: str, state: str, wait: bool) -> None:
         config = load_config(config_path)
         runtime = Runtime(config)
     except DestkitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(USAGE_ERROR)
+        usage_error(exc)
     lease = config.state.lease_seconds
     tune_collector()
 

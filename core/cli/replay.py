@@ -26,6 +26,7 @@ from ..config import Config, load_config
 from ..errors import ConfigError, DestkitError
 from ..logs import current_settings
 from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
+from ..names import did_you_mean
 from ..outcome import OK_STATUSES, Outcome
 from ..replay_job import JobResult, ReplayJob, run_job
 from ..report import print_summary, write_report
@@ -34,7 +35,7 @@ from ..sandboxing import sandboxed
 from ..shards import Counts, run_sharded
 from ..sources import Format, open_source
 from ..state import DEFAULT_STATE_PATH, STATE_ENV, StateError, default_location, describe_location, open_store
-from ._common import USAGE_ERROR, echo_warnings
+from ._common import echo_warnings, usage_error
 from ._logging import log_options
 
 
@@ -128,11 +129,11 @@ def replay(
             if location is not None:
                 _check_store(location, rehearsal=sandbox)
         except DestkitError as exc:
-            _usage_error(exc)
+            usage_error(exc)
         echo_warnings(compiled.subscriptions)  # here once, not in each delivering process
         count = workers or (1 if dry_run or events == "-" else os.cpu_count() or 1)
         if events == "-" and count > 1:
-            _usage_error(ConfigError("--workers: standard input can be read by one process only"))
+            usage_error(ConfigError("--workers: standard input can be read by one process only"))
         job = ReplayJob(
             events,
             chosen,
@@ -232,11 +233,6 @@ def _check_store(location: str, rehearsal: bool) -> None:
         raise ConfigError(str(exc)) from None
 
 
-def _usage_error(exc: DestkitError) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(USAGE_ERROR)
-
-
 def _select(config: Config, only: tuple[str, ...]) -> Config:
     """Keep the destinations (and subscriptions) that ``--only`` names; all when it is not given."""
     if not only:
@@ -253,8 +249,10 @@ def _select(config: Config, only: tuple[str, ...]) -> Config:
     names = {entry.name for entry in config.destinations}
     unknown = sorted(set(wanted) - names)
     if unknown:
+        hints = "".join(did_you_mean(name, names) for name in unknown)
         raise ConfigError(
-            f"--only names destination(s) {', '.join(unknown)} that {config.source} does not have ({', '.join(sorted(names))})"
+            f"--only names destination(s) {', '.join(unknown)} that {config.source} does not have{hints} "
+            f"({', '.join(sorted(names))})"
         )
     kept = []
     for entry in config.destinations:
@@ -265,7 +263,8 @@ def _select(config: Config, only: tuple[str, ...]) -> Config:
             present = {s.name for s in entry.subscriptions or []}
             missing = sorted(subs - present)
             if missing:
-                raise ConfigError(f"--only: destination {entry.name!r} has no subscription(s) {', '.join(missing)}")
+                hints = "".join(did_you_mean(name, present) for name in missing)
+                raise ConfigError(f"--only: destination {entry.name!r} has no subscription(s) {', '.join(missing)}{hints}")
             entry = entry.model_copy(update={"subscriptions": [s for s in entry.subscriptions or [] if s.name in subs]})
         kept.append(entry)
     selected = config.model_copy(update={"destinations": kept})

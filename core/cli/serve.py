@@ -24,7 +24,7 @@ from ..sandboxing import sandboxed
 from ..service import Service
 from ..state import describe_location
 from ..worker_processes import WorkerProcesses
-from ._common import USAGE_ERROR, echo_warnings
+from ._common import USAGE_ERROR, echo_warnings, usage_error
 from ._logging import log_options
 from ._state import chosen_state, state_option
 
@@ -83,8 +83,7 @@ def serve(
             if no_worker and workers > 1:
                 raise ConfigError("--workers and --no-worker: a front door that delivers nothing starts no delivery processes")
         except DestkitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(USAGE_ERROR)
+            usage_error(exc)
         echo_warnings(service.runtime.subscriptions)  # once: delivery processes stay quiet
         listening = _listen(host, port, service.options.backlog)
         tune_collector()
@@ -119,8 +118,7 @@ def serve(
         try:
             run(main(), loop)
         except DestkitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(USAGE_ERROR)
+            usage_error(exc)
     if stopped_by:  # stopped cleanly by a signal: exit as a shell tells it (143, 130)
         sys.exit(128 + stopped_by[0])
 

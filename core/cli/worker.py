@@ -16,7 +16,7 @@ from ..runtime import Runtime
 from ..sandboxing import sandboxed
 from ..state import StateError, describe_location, open_store
 from ..worker import Worker, WorkerOptions
-from ._common import USAGE_ERROR, echo_warnings
+from ._common import echo_warnings, usage_error
 from ._logging import log_options
 from ._state import chosen_state, state_option
 
@@ -50,8 +50,7 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool, loop: str)
             runtime = Runtime(config)
             resolve_loop(loop)
         except DestkitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(USAGE_ERROR)
+            usage_error(exc)
         echo_warnings(runtime.subscriptions)
         location = chosen_state(state, sandbox)
         tune_collector()
@@ -81,6 +80,5 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool, loop: str)
         try:
             run(main(), loop)
         except StateError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(USAGE_ERROR)
+            usage_error(exc)
         sys.exit(128 + stopped_by[0] if stopped_by else 0)  # 143 after SIGTERM, 130 after Ctrl-C, as a shell tells

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from destkit import ConfigError, Runtime
-from destkit.config import compile_config, interpolate_env, load_config, parse_config
+from destkit import ConfigError, ConfigErrors, Runtime
+from destkit.compiling import compile_config
+from destkit.config import interpolate_env, load_config, parse_config
 
 SETTINGS = {"url": "https://hooks.example.com"}
 
@@ -33,9 +34,14 @@ def compile_one(entry: dict[str, Any], environ: dict[str, str] | None = None) ->
         ),
         (destination(settings={}), "destination 'hook' (destinations[0]): settings: url: missing"),
         (destination(settings={"url": "ftp://x"}), "settings: url: Value error, must start with http:// or https://"),
+        (destination(type="webhok"), "no destination 'webhok' is installed (did you mean 'webhook'?)"),
         (
             destination(subscriptions=[{"name": "s", "action": "shout"}]),
             "subscription 's': destination 'webhook' has no action 'shout' (it has: send, send_batch)",
+        ),
+        (
+            destination(subscriptions=[{"name": "s", "action": "sned"}]),
+            "has no action 'sned' (did you mean 'send'?) (it has: send, send_batch)",
         ),
         (
             destination(subscriptions=[{"name": "s", "action": "send", "trigger": 'type = "track" and'}]),
@@ -43,11 +49,11 @@ def compile_one(entry: dict[str, Any], environ: dict[str, str] | None = None) ->
         ),
         (
             destination(subscriptions=[{"name": "s", "action": "send", "mapping": {"data": {"x": {"@iff": 1}}}}]),
-            "subscription 's': mapping: /data/x: unknown directive @iff",
+            "subscription 's': mapping: /data/x: unknown directive @iff (did you mean '@if'?)",
         ),
         (
             destination(subscriptions=[{"name": "s", "action": "send", "mapping": {"dta": {}}}]),
-            "mapping names field(s) dta that action 'send' does not have (it has: data, method, path)",
+            "mapping names field(s) dta that action 'send' does not have (did you mean 'data'?) (it has: data, method, path)",
         ),
         (
             destination(subscriptions=[{"name": "s", "action": "send", "batch": {"size": 10}}]),
@@ -58,6 +64,15 @@ def compile_one(entry: dict[str, Any], environ: dict[str, str] | None = None) ->
             "subscription names must be unique",
         ),
         (destination(settings={"url": "${MISSING_URL}"}), "settings.url: environment variable MISSING_URL is not set"),
+        (
+            destination(settings={**SETTINGS, "headrs": {"X-Key": "k"}}),
+            "destination 'hook' (destinations[0]): settings: headrs: unknown key (did you mean 'headers'?)",
+        ),
+        (destination(settings={**SETTINGS, "colour": "red"}), "settings: colour: unknown key (known: headers, url)"),
+        (
+            destination(type="adobe-target", settings={"client_code": "acme", "bearer_tokn": "t-123456"}),
+            "settings: bearer_tokn: unknown key (did you mean 'bearer_token'?)",
+        ),
     ],
 )
 def test_config_mistakes_are_named(entry: dict[str, Any], words: str) -> None:
@@ -71,14 +86,37 @@ def test_config_mistakes_are_named(entry: dict[str, Any], words: str) -> None:
     ("data", "words"),
     [
         ({}, "destinations: missing"),
-        ({"destinations": [{"name": "hook", "type": "webhook", "setings": {}}]}, "destinations[0] (hook).setings: unknown key"),
-        ({"destinations": [{"type": "webhook"}]}, "destinations[0].name: missing"),
+        (
+            {"destinations": [{"name": "hook", "type": "webhook", "setings": {}}]},
+            "destination 'hook' (destinations[0]): setings: unknown key (did you mean 'settings'?)",
+        ),
+        ({"destinations": [{"type": "webhook"}]}, "destinations[0]: name: missing"),
         ({"destinations": [destination(), destination()]}, "destination names must be unique: hook"),
         (
             {"destinations": [destination(retry={"max_attempts": 0})]},
-            "destinations[0] (hook).retry.max_attempts: Input should be greater than or equal to 1",
+            "destination 'hook' (destinations[0]): retry.max_attempts: Input should be greater than or equal to 1",
         ),
         ({"destinations": [], "runtime": {"concurrency": "lots"}}, "runtime.concurrency: Input should be a valid integer"),
+        ({"destination": []}, "destination: unknown key (did you mean 'destinations'?)"),
+        ({"destinations": [], "runtime": {"concurency": 4}}, "runtime.concurency: unknown key (did you mean 'concurrency'?)"),
+        ({"destinations": [], "state": {"ledger_day": 4}}, "state.ledger_day: unknown key (did you mean 'ledger_days'?)"),
+        ({"destinations": [], "serve": {"write_key": ["k"]}}, "serve.write_key: unknown key (did you mean 'write_keys'?)"),
+        (
+            {"destinations": [destination(retry={"max_attemps": 2})]},
+            "destination 'hook' (destinations[0]): retry.max_attemps: unknown key (did you mean 'max_attempts'?)",
+        ),
+        (
+            {"destinations": [destination(parking={"windw": 60})]},
+            "destination 'hook' (destinations[0]): parking.windw: unknown key (did you mean 'window'?)",
+        ),
+        (
+            {"destinations": [destination(subscriptions=[{"name": "s", "action": "send", "tigger": 'type = "track"'}])]},
+            "destination 'hook' (destinations[0]), subscription 's': tigger: unknown key (did you mean 'trigger'?)",
+        ),
+        (
+            {"destinations": [destination(subscriptions=[{"name": "s", "action": "send", "batch": {"sise": 5}}])]},
+            "subscription 's': batch.sise: unknown key (did you mean 'size'?)",
+        ),
         (["not", "a", "mapping"], "a config is a mapping with a 'destinations' list"),
     ],
 )
@@ -86,6 +124,49 @@ def test_config_shape_mistakes_are_named(data: Any, words: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(data, source="test.yaml")
     assert words in str(caught.value)
+
+
+def gathered(entries: list[dict[str, Any]]) -> list[str]:
+    """Every problem ``destkit validate`` would tell about a config of these destinations."""
+    found: list[str] = []
+    compile_config(parse_config({"destinations": entries}, source="test.yaml", problems=found), problems=found)
+    return found
+
+
+def test_every_mistake_is_told_the_shape_first_then_each_destination_in_order() -> None:
+    problems = gathered(
+        [
+            destination(name="a", settings={"url": "https://x.example.com", "headrs": {}}, retry={"max_attemps": 1}),
+            destination(name="b", type="webhok"),
+            destination(
+                name="c",
+                subscriptions=[
+                    {"name": "s1", "action": "sned"},
+                    {"name": "s2", "action": "send", "trigger": "type =", "mapping": {"data": {"@iff": 1}}},
+                ],
+            ),
+        ]
+    )
+    a, b, c = (f"test.yaml: destination '{name}' (destinations[{index}])" for index, name in enumerate("abc"))
+    expected = [
+        f"{a}: retry.max_attemps: unknown key",
+        f"{a}: settings: headrs: unknown key",
+        f"{b}: no destination 'webhok' is installed (did you mean 'webhook'?)",
+        f"{c}, subscription 's1': destination 'webhook' has no action 'sned' (did you mean 'send'?)",
+        f"{c}, subscription 's2': trigger: ",
+        f"{c}, subscription 's2': mapping: /data: unknown directive @iff",
+    ]
+    assert len(problems) == len(expected), problems
+    for problem, start in zip(problems, expected, strict=True):
+        assert problem.startswith(start), problem
+
+
+def test_other_commands_stop_with_the_same_text_all_at_once() -> None:
+    entries = [destination(settings={"url": "ftp://x", "headrs": {}}, subscriptions=[{"name": "s", "action": "sned"}])]
+    with pytest.raises(ConfigErrors) as caught:
+        compile_one(entries[0])
+    assert list(caught.value.problems) == gathered(entries)
+    assert str(caught.value) == "\n".join(gathered(entries))
 
 
 def test_settings_values_never_appear_in_errors() -> None:
