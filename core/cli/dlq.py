@@ -6,18 +6,17 @@ import json
 import sys
 import time
 from collections import Counter
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from ..config import load_config
-from ..errors import DestkitError
 from ..outcome import Status
-from ..runtime import Runtime
 from ..state import DeadLetter, MarkDelivered, ResolveDeadLetter, StateStore, TouchDeadLetter, describe_location
-from ._common import USAGE_ERROR, usage_error
-from ._state import print_rows, state_option, with_store
+from ._common import USAGE_ERROR
+from ._delivering import delivering, sandbox_option
+from ._state import chosen_state, print_rows, state_option, with_store
 
 
 @click.group()
@@ -101,40 +100,40 @@ def show_dead(state: str, dead_letter_id: int) -> None:
 )
 @click.option("--code", help="Replay the dead letters with this error code.")
 @click.argument("ids", nargs=-1, type=int)
-def replay_dead(state: str, config_path: str, code: str | None, ids: tuple[int, ...]) -> None:
+@sandbox_option
+def replay_dead(state: str, config_path: str, code: str | None, ids: tuple[int, ...], sandbox: bool) -> None:
     """Send dead letters again, mapped with the current config: by --code, or by ID.
 
-    Delivered ones leave the queue; the others stay, with their new error.
+    Delivered ones leave the queue; the others stay, with their new error. A store holding
+    rehearsals is replayed with --sandbox only, and a store of real deliveries without it.
     """
     if not code and not ids:
         raise click.UsageError("say which: --code CODE or dead letter IDs")
-    try:
-        runtime = Runtime(load_config(config_path))
-    except DestkitError as exc:
-        usage_error(exc)
-    counts: Counter[str] = Counter()
+    with ExitStack() as stack:  # the sandboxes serve until the run is over
+        _, runtime = delivering(stack, config_path, sandbox)
+        counts: Counter[str] = Counter()
 
-    async def work(store: StateStore) -> int:
-        await store.claim_purpose(rehearsal=False)
-        letters = await store.dead_letters(code=code, ids=ids or None)
-        runtime.state = store
-        async with runtime:
-            for letter in letters:
-                routed = runtime.route(letter.event, only=(letter.destination, letter.subscription))
-                outcomes = await runtime.send(routed) if routed.jobs else routed.finished()
-                for outcome in outcomes:
-                    counts[outcome.status.value] += 1
-                    now = time.time()
-                    if outcome.status == Status.DELIVERED:
-                        key = (letter.message_id, letter.destination, letter.subscription)
-                        await store.apply([MarkDelivered(key, now), ResolveDeadLetter(letter.id)])
-                    elif outcome.error is not None:
-                        error = outcome.error
-                        await store.apply([TouchDeadLetter(letter.id, outcome.attempts, error.code, error.message, now)])
-                        click.echo(f"{letter.id} {outcome.status.value} {error.code}: {error.message}", err=True)
-        return len(letters)
+        async def work(store: StateStore) -> int:
+            await store.claim_purpose(rehearsal=sandbox)
+            letters = await store.dead_letters(code=code, ids=ids or None)
+            runtime.state = store
+            async with runtime:
+                for letter in letters:
+                    routed = runtime.route(letter.event, only=(letter.destination, letter.subscription))
+                    outcomes = await runtime.send(routed) if routed.jobs else routed.finished()
+                    for outcome in outcomes:
+                        counts[outcome.status.value] += 1
+                        now = time.time()
+                        if outcome.status == Status.DELIVERED:
+                            key = (letter.message_id, letter.destination, letter.subscription)
+                            await store.apply([MarkDelivered(key, now), ResolveDeadLetter(letter.id)])
+                        elif outcome.error is not None:
+                            error = outcome.error
+                            await store.apply([TouchDeadLetter(letter.id, outcome.attempts, error.code, error.message, now)])
+                            click.echo(f"{letter.id} {outcome.status.value} {error.code}: {error.message}", err=True)
+            return len(letters)
 
-    replayed = with_store(state, work)
+        replayed = with_store(chosen_state(state, sandbox), work)
     click.echo(
         f"dlq replay: {replayed} dead letter(s): " + (" ".join(f"{s}={n}" for s, n in sorted(counts.items())) or "nothing to do")
     )

@@ -6,20 +6,18 @@ import asyncio
 import sys
 import time
 from collections import Counter
+from contextlib import ExitStack
 
 import click
 
-from ..config import load_config
 from ..durable import Durable
-from ..errors import DestkitError
 from ..loops import tune_collector
 from ..outcome import Outcome
 from ..replay import deliver_parked
-from ..runtime import Runtime
 from ..state import CommitGroup, Leases, ParkedDelivery, StateStore
-from ._common import usage_error
+from ._delivering import delivering, sandbox_option
 from ._logging import log_options
-from ._state import print_rows, state_option, with_store
+from ._state import chosen_state, print_rows, state_option, with_store
 
 
 @click.group()
@@ -61,11 +59,13 @@ def list_parked(state: str, as_json: bool) -> None:
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The config file.")
 @state_option
 @click.option("--wait", is_flag=True, help="Keep going until nothing is parked (each ends delivered or dead).")
+@sandbox_option
 @log_options(default_level="warning")
-def run_parked(config_path: str, state: str, wait: bool) -> None:
+def run_parked(config_path: str, state: str, wait: bool, sandbox: bool) -> None:
     """Deliver the parked deliveries that are due, with the current config.
 
-    Works beside running services: each delivery is claimed by one process at a time.
+    Works beside running services: each delivery is claimed by one process at a time. A store
+    holding rehearsals is delivered with --sandbox only, and a store of real deliveries without it.
     Exit code 0 when nothing is left parked or dead from this run, 1 otherwise.
     """
     counts: Counter[str] = Counter()
@@ -80,42 +80,39 @@ def run_parked(config_path: str, state: str, wait: bool) -> None:
                     err=True,
                 )
 
-    try:
-        config = load_config(config_path)
-        runtime = Runtime(config)
-    except DestkitError as exc:
-        usage_error(exc)
-    lease = config.state.lease_seconds
-    tune_collector()
+    with ExitStack() as stack:  # the sandboxes serve until the run is over
+        config, runtime = delivering(stack, config_path, sandbox)
+        lease = config.state.lease_seconds
+        tune_collector()
 
-    async def work(store: StateStore) -> int:
-        await store.claim_purpose(rehearsal=False)
-        runtime.state = store
-        durable = Durable(runtime, store)
-        leases = Leases(store, role="parked", lease=lease)
-        await leases.renew()
-        stop = asyncio.Event()
-        keeping = asyncio.create_task(leases.keep(stop))
-        try:
-            async with runtime, CommitGroup(store) as commits:
-                while True:
-                    claimed = await deliver_parked(runtime, durable, commits, on_result, owner=leases.owner, lease=lease)
-                    await commits.flush()
-                    if claimed:
-                        continue  # more may be due
-                    if not wait:
-                        break
-                    next_at = await store.next_due_at()
-                    if next_at is None:
-                        break
-                    await asyncio.sleep(min(30.0, max(0.05, next_at - time.time())))
-        finally:
-            stop.set()
-            await keeping
-            await leases.retire()
-        return await store.parked_count()
+        async def work(store: StateStore) -> int:
+            await store.claim_purpose(rehearsal=sandbox)
+            runtime.state = store
+            durable = Durable(runtime, store)
+            leases = Leases(store, role="parked", lease=lease)
+            await leases.renew()
+            stop = asyncio.Event()
+            keeping = asyncio.create_task(leases.keep(stop))
+            try:
+                async with runtime, CommitGroup(store) as commits:
+                    while True:
+                        claimed = await deliver_parked(runtime, durable, commits, on_result, owner=leases.owner, lease=lease)
+                        await commits.flush()
+                        if claimed:
+                            continue  # more may be due
+                        if not wait:
+                            break
+                        next_at = await store.next_due_at()
+                        if next_at is None:
+                            break
+                        await asyncio.sleep(min(30.0, max(0.05, next_at - time.time())))
+            finally:
+                stop.set()
+                await keeping
+                await leases.retire()
+            return await store.parked_count()
 
-    left = with_store(state, work)
+        left = with_store(chosen_state(state, sandbox), work)
     summary = " ".join(f"{status}={n}" for status, n in sorted(counts.items())) or "nothing was due"
     click.echo(f"parked run: {summary}; still parked: {left}")
     sys.exit(0 if not counts.get("dead_lettered") and not counts.get("failed") and (not wait or left == 0) else 1)
