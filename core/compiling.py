@@ -32,7 +32,7 @@ from .redaction import secrets_of
 from .registry import Registry, default_registry
 from .validation import Problems, destination_where, validation_problems
 
-__all__ = ["compile_config", "plugin_for"]
+__all__ = ["compile_config", "plugin_for", "check_state_kept"]
 
 
 def compile_config(
@@ -192,3 +192,16 @@ def _compile_destination(
         parking=entry.parking,
         auth_failure_limit=entry.auth_failure_limit,
     )
+
+
+def check_state_kept(subscriptions: list[CompiledSubscription], why_none: str) -> None:
+    """A ConfigError when a run keeping no state store (``why_none`` says why) would deliver to a
+    destination whose plugin keeps data in one: it would fail every event it is sent."""
+    needing = sorted(
+        {f"{s.destination.name!r} ({s.destination.plugin.slug})" for s in subscriptions if s.destination.plugin.needs_state}
+    )
+    if needing:
+        raise ConfigError(
+            f"destination(s) {', '.join(needing)} keep their data in the state store, and this run has none "
+            f"({why_none}): give --state"
+        )

@@ -190,6 +190,9 @@ class Destination(Generic[SettingsT]):
     sandbox: SandboxStarter | None = None
     #: What a dry run answers to each request, so that actions reading answers go on.
     dry_run_answer: Callable[[httpx.Request], httpx.Response] | None = None
+    #: Its actions keep data in the state store (profiles), so a run that delivers without one
+    #: is refused before the first event instead of failing event by event.
+    needs_state: bool = False
 
     def __post_init__(self) -> None:
         if not _SLUG.match(self.slug):

@@ -22,6 +22,7 @@ from typing import Any
 
 import click
 
+from ..compiling import check_state_kept
 from ..config import Config, load_config
 from ..errors import ConfigError, DestkitError
 from ..logs import current_settings
@@ -128,6 +129,8 @@ def replay(
             location = (state_path or default_location()) if use_state else None
             if location is not None:
                 _check_store(location, rehearsal=sandbox)
+            elif not dry_run:  # a dry run keeps nothing anywhere, so it needs no store
+                check_state_kept(compiled.subscriptions, "--no-state" if no_state else "--sandbox without --state")
         except DestkitError as exc:
             usage_error(exc)
         echo_warnings(compiled.subscriptions)  # here once, not in each delivering process

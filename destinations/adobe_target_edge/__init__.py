@@ -19,4 +19,5 @@ destination = Destination(
     actions=[sync_audiences],
     presets=[Preset(name="audiences", action="sync_audiences")],
     sandbox=no_sandbox_needed,
+    needs_state=True,
 )

@@ -28,6 +28,7 @@ destination = Destination(
     actions=[sync_audiences],
     presets=[Preset(name="audiences", action="sync_audiences")],
     sandbox=no_sandbox_needed,
+    needs_state=True,
 )
 
 destination_with_attributes = Destination(
@@ -38,4 +39,5 @@ destination_with_attributes = Destination(
     actions=[sync_audiences, sync_profile.action],
     presets=[Preset(name="audiences", action="sync_audiences")],
     sandbox=no_sandbox_needed,
+    needs_state=True,
 )
