@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from click.core import ParameterSource
 
 from ..state import DEFAULT_STATE_PATH, STATE_ENV, StateError, StateStore, open_store
 from ._common import usage_error
+from ._json import echo_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -62,9 +62,9 @@ def with_store(state: str, work: Callable[[StateStore], Awaitable[T]], *, create
 
 
 def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool, key: str) -> None:
-    """A table on a terminal, tab-separated lines otherwise, or ``{key: rows}`` as JSON."""
+    """A table on a terminal, tab-separated lines otherwise, or ``{key: rows}`` as JSON (see :mod:`._json`)."""
     if as_json:
-        click.echo(json.dumps({key: list(rows)}, indent=2, ensure_ascii=False))
+        echo_json({key: list(rows)})
         return
     if sys.stdout.isatty():
         from rich.console import Console

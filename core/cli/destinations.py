@@ -12,6 +12,7 @@ from rich.table import Table
 from ..registry import default_registry
 from ..schema import describe_destination
 from ._common import config_errors
+from ._json import echo_json
 
 
 @click.group()
@@ -28,7 +29,7 @@ def list_destinations(as_json: bool) -> None:
         {"slug": d.slug, "name": d.name, "actions": [a.slug for a in d.actions], "description": d.description} for d in registry
     ]
     if as_json:
-        click.echo(json.dumps({"destinations": rows, "broken": registry.broken}, indent=2))
+        echo_json({"destinations": rows, "broken": registry.broken})
         return
     table = Table("slug", "name", "actions", "description", box=None, pad_edge=False)
     for row in rows:
@@ -47,7 +48,7 @@ def show_destination(slug: str, as_json: bool) -> None:
     with config_errors():
         described = describe_destination(default_registry().get(slug))
     if as_json:
-        click.echo(json.dumps(described, indent=2))
+        echo_json(described)
         return
     console = Console()
     console.print(f"[bold]{described['name']}[/bold] ({described['slug']}): {described['description']}", highlight=False)

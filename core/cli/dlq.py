@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ from ..outcome import Status
 from ..state import DeadLetter, MarkDelivered, ResolveDeadLetter, StateStore, TouchDeadLetter, describe_location
 from ._common import USAGE_ERROR
 from ._delivering import delivering, sandbox_option
+from ._json import echo_json, iso_utc
 from ._state import chosen_state, print_rows, state_option, with_store
 
 
@@ -24,21 +24,17 @@ def dlq() -> None:
     """Dead letters: deliveries given up on, kept with their raw events."""
 
 
-def _iso(stamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
-
-
 def _as_dict(letter: DeadLetter, with_event: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": letter.id,
-        "messageId": letter.message_id,
+        "message_id": letter.message_id,
         "destination": letter.destination,
         "subscription": letter.subscription,
         "error": {"code": letter.error_code, "message": letter.error_message},
         "attempts": letter.attempts,
-        "mappingHash": letter.mapping_hash,
-        "firstSeen": _iso(letter.first_seen),
-        "lastSeen": _iso(letter.last_seen),
+        "mapping_hash": letter.mapping_hash,
+        "first_seen": iso_utc(letter.first_seen),
+        "last_seen": iso_utc(letter.last_seen),
     }
     if with_event:
         data["event"] = letter.event
@@ -60,21 +56,21 @@ def list_dead(state: str, code: str | None, as_json: bool) -> None:
     """List dead letters."""
     letters = _letters(state, code)
     if as_json:
-        click.echo(json.dumps({"dead_letters": [_as_dict(d, with_event=False) for d in letters]}, indent=2, ensure_ascii=False))
+        echo_json({"dead_letters": [_as_dict(d, with_event=False) for d in letters]})
         return
     rows = [
         {
             "id": d.id,
-            "messageId": d.message_id,
+            "message_id": d.message_id,
             "where": f"{d.destination}/{d.subscription}",
             "code": d.error_code,
             "attempts": d.attempts,
-            "last seen": _iso(d.last_seen),
+            "last_seen": iso_utc(d.last_seen),
             "message": d.error_message[:120],
         }
         for d in letters
     ]
-    print_rows(rows, ["id", "messageId", "where", "code", "attempts", "last seen", "message"], False, "dead_letters")
+    print_rows(rows, ["id", "message_id", "where", "code", "attempts", "last_seen", "message"], False, "dead_letters")
 
 
 @dlq.command("show")
@@ -86,7 +82,7 @@ def show_dead(state: str, dead_letter_id: int) -> None:
     if not letters:
         click.echo(f"error: no dead letter {dead_letter_id} in {describe_location(state)}", err=True)
         sys.exit(USAGE_ERROR)
-    click.echo(json.dumps(_as_dict(letters[0]), indent=2, ensure_ascii=False))
+    echo_json(_as_dict(letters[0]))
 
 
 @dlq.command("replay")

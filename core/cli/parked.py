@@ -16,6 +16,7 @@ from ..outcome import Outcome
 from ..replay import deliver_parked
 from ..state import CommitGroup, Leases, ParkedDelivery, StateStore
 from ._delivering import delivering, sandbox_option
+from ._json import iso_utc
 from ._logging import log_options
 from ._state import chosen_state, print_rows, state_option, with_store
 
@@ -37,22 +38,17 @@ def list_parked(state: str, as_json: bool) -> None:
     rows = [
         {
             "id": p.id,
-            "messageId": p.message_id,
+            "message_id": p.message_id,
             "destination": p.destination,
             "subscription": p.subscription,
             "attempts": p.attempts,
             "code": p.error_code,
-            "next attempt": _when(p.next_attempt_at),
-            "gives up": _when(p.give_up_at),
+            "next_attempt_at": iso_utc(p.next_attempt_at),
+            "give_up_at": iso_utc(p.give_up_at),
         }
         for p in with_store(state, read)
     ]
-    print_rows(
-        rows,
-        ["id", "messageId", "destination", "subscription", "attempts", "code", "next attempt", "gives up"],
-        as_json,
-        "parked",
-    )
+    print_rows(rows, list(rows[0]) if rows else [], as_json, "parked")
 
 
 @parked.command("run")
@@ -116,9 +112,3 @@ def run_parked(config_path: str, state: str, wait: bool, sandbox: bool) -> None:
     summary = " ".join(f"{status}={n}" for status, n in sorted(counts.items())) or "nothing was due"
     click.echo(f"parked run: {summary}; still parked: {left}")
     sys.exit(0 if not counts.get("dead_lettered") and not counts.get("failed") and (not wait or left == 0) else 1)
-
-
-def _when(stamp: float) -> str:
-    seconds = stamp - time.time()
-    clock = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
-    return f"{clock} ({'in ' + str(round(seconds)) + ' s' if seconds > 0 else 'due'})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -10,12 +9,17 @@ from datetime import UTC, datetime
 import click
 
 from ..state import DEFAULT_LEASE, StateStore, StoreStatus
+from ._json import echo_json, with_iso_times
 from ._state import state_option, with_store
 
 
 @click.group("state")
 def state_group() -> None:
     """The state store: its health, its schema, its retention."""
+
+
+#: The Unix times of a store's status (and of each process's lease in it), shown in ISO 8601 UTC.
+_TIMES = frozenset({"oldest_waiting", "next_parked_due", "started_at", "heartbeat_at"})
 
 
 @state_group.command("status")
@@ -30,7 +34,7 @@ def status(state: str, lease: float, as_json: bool) -> None:
 
     found = with_store(state, read)
     if as_json:
-        click.echo(json.dumps(asdict(found), indent=2))
+        echo_json(with_iso_times(asdict(found), _TIMES))
         return
     for line in _describe(found):
         click.echo(line)

@@ -161,7 +161,7 @@ def test_past_the_window_a_parked_delivery_becomes_a_dead_letter_that_can_be_rep
                 [DESTKIT, "dlq", "show", str(letters[0]["id"]), "--state", str(state)], capture_output=True, text=True
             ).stdout
         )
-        assert shown["event"]["messageId"] == letters[0]["messageId"] and shown["event"]["userId"].startswith("ghost-")
+        assert shown["event"]["messageId"] == letters[0]["message_id"] and shown["event"]["userId"].startswith("ghost-")
 
         for n in range(2):  # the profiles appear; the dead letters can now be delivered
             httpx.post(
