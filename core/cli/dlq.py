@@ -139,14 +139,23 @@ def replay_dead(state: str, config_path: str, code: str | None, ids: tuple[int, 
 @dlq.command("purge")
 @state_option
 @click.option("--before", type=click.DateTime(), help="Only dead letters last seen before this date (local time).")
-def purge_dead(state: str, before: datetime | None) -> None:
-    """Delete dead letters (all, or those last seen before a date)."""
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking (needed where there is no terminal to ask on).")
+def purge_dead(state: str, before: datetime | None, yes: bool) -> None:
+    """Delete dead letters (all, or those last seen before a date), after asking.
+
+    Without a terminal (a script, cron), --yes is required: nothing is deleted without it (exit 2).
+    """
+    which = f" last seen before {before.astimezone(UTC).isoformat()}" if before else ""
+    if not yes:
+        if not sys.stdin.isatty():
+            click.echo("error: dlq purge deletes for good: say --yes (there is no terminal to ask on)", err=True)
+            sys.exit(USAGE_ERROR)
+        if not click.confirm(f"Delete the dead letters{which or ' (all of them)'} in {describe_location(state)}?"):
+            click.echo("dlq purge: nothing removed")
+            sys.exit(1)
 
     async def purge(store: StateStore) -> int:
         return await store.purge_dead_letters(before.timestamp() if before else None)
 
     removed = with_store(state, purge)
-    click.echo(
-        f"dlq purge: removed {removed} dead letter(s)"
-        + (f" last seen before {before.astimezone(UTC).isoformat()}" if before else "")
-    )
+    click.echo(f"dlq purge: removed {removed} dead letter(s){which}")
