@@ -218,8 +218,13 @@ def _writable(report_path: str | None) -> Path | None:
         raise ConfigError(f"--report {report_path}: the folder {folder} does not exist")
     if path.is_dir():
         raise ConfigError(f"--report {report_path}: that is a folder; name a file")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(f"--report {report_path}: cannot write there (permission denied)")
+    try:  # what the folder's permissions do not tell (a read-only or special file system, root's rights)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--report {report_path}: cannot write there ({exc.strerror})") from None
     return path
 
 

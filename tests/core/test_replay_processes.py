@@ -123,13 +123,21 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_what_was_delivered(tmp_path: Pa
         assert status["ledger"] >= 20  # what was delivered before the stop is in the ledger
 
 
-def test_a_report_that_cannot_be_written_stops_the_replay_before_anything_is_sent(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("report", "words"),
+    [
+        ("missing/r.json", "does not exist"),
+        (".", "is a directory"),
+        ("/proc/r.json", "cannot write there"),  # a folder that takes no files, whoever runs the test
+    ],
+)
+def test_a_report_that_cannot_be_written_stops_the_replay_before_anything_is_sent(
+    tmp_path: Path, report: str, words: str
+) -> None:
     with LoopbackServer() as server:
         args = [str(write_events(tmp_path)), "--config", str(write_config(tmp_path, server.url))]
-        result = subprocess.run(
-            [DESTKIT, "replay", *args, "--report", str(tmp_path / "missing" / "r.json")], capture_output=True, text=True
-        )
-        assert result.returncode == 2 and "the folder" in result.stderr and "does not exist" in result.stderr
+        result = subprocess.run([DESTKIT, "replay", *args, "--report", report], capture_output=True, text=True)
+        assert result.returncode == 2 and words in result.stderr, result.stderr
         assert server.requests == []
 
 
