@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,28 @@ def test_a_destination_needing_the_state_store_runs_where_it_needs_none_or_has_o
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "delivered=1" in result.stdout + result.stderr
+
+
+def replay_webhook(folder: Path, entry: dict[str, Any], *options: str) -> subprocess.CompletedProcess[str]:
+    config = folder / "config.json"
+    config.write_text(json.dumps({"destinations": [{"name": "hook", "type": "webhook", **entry}]}))
+    events = folder / "events.jsonl"
+    events.write_text(json.dumps(AUDIENCE) + "\n")
+    return subprocess.run(
+        [DESTKIT, "replay", str(events), "--config", str(config), "--no-state", *options], capture_output=True, text=True
+    )
+
+
+def test_only_naming_a_near_miss_is_told_the_destination_it_probably_meant(tmp_path: Path) -> None:
+    result = replay_webhook(tmp_path, {"settings": {"url": "http://127.0.0.1:9"}}, "--only", "hok")
+    assert result.returncode == 2 and "--only names destination(s) hok" in result.stderr
+    assert "(did you mean 'hook'?)" in result.stderr
+
+
+def test_replay_stops_on_the_lines_validate_prints(tmp_path: Path) -> None:
+    entry = {"settings": {"url": "http://127.0.0.1:9", "headrs": {}}, "subscriptions": [{"name": "s", "action": "sned"}]}
+    result = replay_webhook(tmp_path, entry)
+    validated = subprocess.run([DESTKIT, "validate", "--config", str(tmp_path / "config.json")], capture_output=True, text=True)
+    errors = [line for line in validated.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and "headrs" in errors[0] and "sned" in errors[1], validated.stderr
+    assert result.returncode == 2 and result.stderr.splitlines() == errors and result.stdout == ""
