@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..outcome import Status
-from ..state import DeadLetter, MarkDelivered, ResolveDeadLetter, StateStore, TouchDeadLetter, describe_location
+from ..state import DEFAULT_LEASE, DeadLetter, MarkDelivered, ResolveDeadLetter, StateStore, TouchDeadLetter, describe_location
 from ._common import USAGE_ERROR
 from ._delivering import delivering, sandbox_option
 from ._json import echo_json, iso_utc
@@ -150,7 +150,13 @@ def purge_dead(state: str, before: datetime | None, yes: bool) -> None:
         if not sys.stdin.isatty():
             click.echo("error: dlq purge deletes for good: say --yes (there is no terminal to ask on)", err=True)
             sys.exit(USAGE_ERROR)
-        if not click.confirm(f"Delete the dead letters{which or ' (all of them)'} in {describe_location(state)}?"):
+
+        async def count(store: StateStore) -> int:
+            return (await store.status(DEFAULT_LEASE)).dead_letters
+
+        held = with_store(state, count)  # a store that does not exist is told before asking
+        what = which or f" (all {held})"
+        if held and not click.confirm(f"Delete the dead letters{what} in {describe_location(state)}?"):
             click.echo("dlq purge: nothing removed")
             sys.exit(1)
 

@@ -41,6 +41,20 @@ def test_without_a_terminal_purge_needs_yes_and_deletes_nothing(location: str) -
     assert asyncio.run(left(location)) == 1
 
 
+def test_purge_of_a_store_that_does_not_exist_says_so_before_asking(tmp_path: Path) -> None:
+    main, terminal = pty.openpty()
+    result = subprocess.run(
+        [DESTKIT, "dlq", "purge", "--state", str(tmp_path / "typo.db")],
+        stdin=terminal,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    os.close(terminal)
+    os.close(main)
+    assert result.returncode == 2 and "no such state store" in result.stderr and "Delete" not in result.stdout
+
+
 def test_purge_with_yes_deletes_without_asking(location: str) -> None:
     result = subprocess.run(
         [DESTKIT, "dlq", "purge", "--yes", "--state", location], stdin=subprocess.DEVNULL, capture_output=True, text=True
@@ -60,5 +74,5 @@ def test_on_a_terminal_purge_asks_first(location: str, answer: str, code: int, r
     os.write(main, f"{answer}\n".encode())
     assert process.wait(60) == code
     os.close(main)
-    assert b"Delete the dead letters (all of them)" in shown
+    assert b"Delete the dead letters (all 1)" in shown
     assert asyncio.run(left(location)) == remaining
