@@ -30,9 +30,9 @@ from .names import did_you_mean
 from .plugin import Action, Destination
 from .redaction import secrets_of
 from .registry import Registry, default_registry
-from .validation import Problems, destination_where, validation_problems
+from .validation import Problems, destination_where, unknown_key, validation_problems
 
-__all__ = ["compile_config", "plugin_for", "check_state_kept"]
+__all__ = ["compile_config", "plugin_for", "check_sandbox_options", "check_state_kept"]
 
 
 def compile_config(
@@ -61,6 +61,8 @@ def _compile_entry(
 ) -> list[CompiledSubscription]:
     entry = config.destinations[index]
     where, plugin = plugin_for(config, index, registry)
+    with found.kept():
+        check_sandbox_options(entry, plugin, where)
     destination = None
     with found.kept():  # a settings mistake still lets the subscriptions be checked
         destination = _compile_destination(entry, plugin, where, environ)
@@ -139,6 +141,17 @@ def plugin_for(config: Config, index: int, registry: Registry) -> tuple[str, Des
         return where, registry.get(entry.type)
     except PluginError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def check_sandbox_options(entry: DestinationConfig, plugin: Destination[Any], where: str) -> None:
+    """A ConfigError naming each key of the destination's ``sandbox:`` entry its sandbox does not take."""
+    problems = [
+        f"{where}: sandbox.{key}: {unknown_key(key, plugin.sandbox_options)}"
+        for key in entry.sandbox
+        if key not in plugin.sandbox_options
+    ]
+    if problems:
+        raise ConfigErrors(problems)
 
 
 def _merged_mapping(action: Action[Any], overrides: dict[str, Any], where: str) -> dict[str, Any]:

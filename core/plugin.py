@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -188,6 +188,9 @@ class Destination(Generic[SettingsT]):
     #: configured settings, the destination's ``sandbox:`` options from the config and the
     #: config's folder, it serves while the context lasts and yields the settings to replace.
     sandbox: SandboxStarter | None = None
+    #: The options its sandbox takes in a destination's ``sandbox:`` entry; any other is a
+    #: config error, found by ``destkit validate`` too.
+    sandbox_options: Collection[str] = ()
     #: What a dry run answers to each request, so that actions reading answers go on.
     dry_run_answer: Callable[[httpx.Request], httpx.Response] | None = None
     #: Its actions keep data in the state store (profiles), so a run that delivers without one

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from .compiling import plugin_for
+from .compiling import check_sandbox_options, plugin_for
 from .config import Config, interpolate_env
 from .errors import ConfigError
 from .registry import Registry, default_registry
@@ -33,6 +33,7 @@ def sandboxed(config: Config, registry: Registry | None = None, environ: Mapping
             where, plugin = plugin_for(config, index, registry)
             if plugin.sandbox is None:
                 raise ConfigError(f"{where}: {plugin.slug!r} has no sandbox; leave it out with --only to replay the others")
+            check_sandbox_options(entry, plugin, where)
             settings = interpolate_env(entry.settings, f"{where}: settings", environ)
             try:
                 overrides = stack.enter_context(plugin.sandbox(settings, dict(entry.sandbox), base_dir))

@@ -10,7 +10,7 @@ spot takes, so one mechanism serves the config's own blocks and every plugin's s
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -19,7 +19,15 @@ from pydantic import BaseModel, ValidationError
 from .errors import ConfigError, ConfigErrors
 from .names import did_you_mean
 
-__all__ = ["Problems", "validation_problems", "describe_validation_error", "where_in_config", "destination_where", "known_keys"]
+__all__ = [
+    "Problems",
+    "validation_problems",
+    "describe_validation_error",
+    "where_in_config",
+    "destination_where",
+    "known_keys",
+    "unknown_key",
+]
 
 
 class Problems:
@@ -67,7 +75,7 @@ def validation_problems(exc: ValidationError, data: Any = None, model: type[Base
             parent = _model_at(model, loc[:-1])
             if parent is not None and parent.model_config.get("extra") == "allow":
                 continue  # a model that takes any key, inside one checked strictly
-            message = "unknown key" + _hint(str(loc[-1]), known_keys(parent) if parent is not None else [])
+            message = unknown_key(str(loc[-1]), known_keys(parent) if parent is not None else [])
         elif error["type"] == "missing":
             message = "missing"
         else:
@@ -77,11 +85,12 @@ def validation_problems(exc: ValidationError, data: Any = None, model: type[Base
     return lines
 
 
-def _hint(key: str, known: Sequence[str]) -> str:
+def unknown_key(key: str, known: Collection[str]) -> str:
+    """``unknown key``, with the near miss it probably is, or else the keys there are when few."""
     suggestion = did_you_mean(key, known)
     if suggestion or not known or len(known) > _LISTED:
-        return suggestion
-    return f" (known: {', '.join(sorted(known))})"
+        return "unknown key" + suggestion
+    return f"unknown key (known: {', '.join(sorted(known))})"
 
 
 def known_keys(model: type[BaseModel]) -> list[str]:

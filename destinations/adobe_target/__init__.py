@@ -19,7 +19,7 @@ from destkit.errors import error_for_response
 
 from . import update_profile, update_profiles_batch, upsert_profile
 from .dry_run import dry_run_answer
-from .sandbox import start_sandbox
+from .sandbox import SANDBOX_OPTIONS, start_sandbox
 from .settings import Settings, request_defaults, test_authentication
 
 
@@ -43,5 +43,6 @@ destination = Destination(
     authentication=Custom(test_authentication=test_authentication),
     classify_response=classify_response,
     sandbox=start_sandbox,
+    sandbox_options=SANDBOX_OPTIONS,
     dry_run_answer=dry_run_answer,
 )

@@ -51,7 +51,7 @@ from destkit.testing import LoopbackServer, RecordedRequest, Reply
 
 from .sandbox_profiles import SandboxProfile, load_profiles
 
-__all__ = ["AdobeTargetSandbox", "SandboxProfile", "start_sandbox", "load_profiles"]
+__all__ = ["AdobeTargetSandbox", "SandboxProfile", "SANDBOX_OPTIONS", "start_sandbox", "load_profiles"]
 
 MAX_NAME, MAX_VALUE = 128, 256
 GET_QUERY_LIMIT, POST_LIMIT = 8 * 1024, 60 * 1024
@@ -378,6 +378,10 @@ class AdobeTargetSandbox:
         return Reply(200, answer)
 
 
+#: What a destination's ``sandbox:`` entry may set (destkit checks it against these before starting).
+SANDBOX_OPTIONS = frozenset({"profiles", "visibility_delay", "fault_rate", "latency_ms", "seed"})
+
+
 @contextmanager
 def start_sandbox(settings: dict[str, Any], options: dict[str, Any], base_dir: Path) -> Iterator[dict[str, Any]]:
     """The Adobe Target destination's ``--sandbox``: serve a sandbox; yield the settings to change.
@@ -386,10 +390,6 @@ def start_sandbox(settings: dict[str, Any], options: dict[str, Any], base_dir: P
     (a file, relative to the config, or a list), ``visibility_delay``, ``fault_rate``,
     ``latency_ms``, ``seed``. A configured bearer token is required by the sandbox too.
     """
-    known = {"profiles", "visibility_delay", "fault_rate", "latency_ms", "seed"}
-    unknown = set(options) - known
-    if unknown:
-        raise ValueError(f"unknown sandbox option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
     profiles = options.get("profiles")
     if isinstance(profiles, str):
         profiles = base_dir / profiles

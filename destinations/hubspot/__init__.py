@@ -16,7 +16,7 @@ from . import send_custom_event, upsert_contact
 from .auth import authentication
 from .dry_run import dry_run_answer
 from .limits import classify_response
-from .sandbox_starter import start_sandbox
+from .sandbox_starter import OPTIONS, start_sandbox
 from .settings import Settings, request_defaults
 
 destination = Destination(
@@ -30,5 +30,6 @@ destination = Destination(
     authentication=authentication,
     classify_response=classify_response,
     sandbox=start_sandbox,
+    sandbox_options=frozenset(OPTIONS),
     dry_run_answer=dry_run_answer,
 )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.processes import DESTKIT
 
 MISTAKES = """\
@@ -69,3 +71,17 @@ def test_warnings_are_told_and_leave_the_exit_code_alone(tmp_path: Path) -> None
     result = validate(tmp_path, text)
     assert result.returncode == 0, result.stderr
     assert "warning: " in result.stderr and "error:" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("type_", "sandbox", "said"),
+    [
+        ("adobe-target", "{profils: p.json}", "sandbox.profils: unknown key (did you mean 'profiles'?)"),
+        ("webhook", "{seed: 1}", "sandbox.seed: unknown key"),  # a destination whose sandbox takes no options
+    ],
+)
+def test_a_sandbox_option_the_sandbox_does_not_take_is_a_mistake(tmp_path: Path, type_: str, sandbox: str, said: str) -> None:
+    settings = "{client_code: acme}" if type_ == "adobe-target" else "{url: 'https://hooks.example.com'}"
+    text = f"destinations:\n  - {{name: d, type: {type_}, settings: {settings}, sandbox: {sandbox}}}\n"
+    result = validate(tmp_path, text)
+    assert result.returncode == 2 and f"destination 'd' (destinations[0]): {said}" in result.stderr, result.stderr

@@ -69,7 +69,7 @@ def test_an_unknown_sandbox_option_is_a_config_error(tmp_path: Path) -> None:
         "     subscriptions: [{name: c, action: upsert_contact}]}\n"
     )
     result = destkit("check", "--config", str(config), "--sandbox", env={})
-    assert result.returncode == 2 and "unknown sandbox option(s) burts (known: burst, daily," in result.stderr
+    assert result.returncode == 2 and "sandbox.burts: unknown key (did you mean 'burst'?)" in result.stderr
 
 
 def test_the_sandbox_command_refuses_a_taken_port_naming_it() -> None:
