@@ -7,7 +7,7 @@ import click
 
 from .. import __version__
 from ..errors import DestkitError
-from ._common import usage_error
+from ._common import Commands, usage_error
 from .check import check
 from .destinations import destinations
 from .dlq import dlq
@@ -24,7 +24,7 @@ from .worker import worker
 __all__ = ["main", "cli"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="destkit")
 def cli() -> None:
     """Deliver Segment-spec customer events to destinations."""

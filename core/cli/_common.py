@@ -14,6 +14,7 @@ import click
 
 from ..config import CompiledSubscription
 from ..errors import ConfigErrors, DestkitError
+from ..names import did_you_mean
 
 USAGE_ERROR = 2
 
@@ -65,3 +66,17 @@ def echo_warnings(subscriptions: Iterable[CompiledSubscription]) -> None:
     for sub in subscriptions:
         for warning in sub.warnings:
             click.echo(f"warning: {warning}", err=True)
+
+
+class Commands(click.Group):
+    """A group of commands that answers an unknown command with the near miss it probably is."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            name = args[0] if args else ""
+            hint = did_you_mean(name, self.list_commands(ctx)) if self.get_command(ctx, name) is None else ""
+            if not hint:
+                raise
+            raise click.UsageError(f"No such command {name!r}{hint}.", ctx) from exc

@@ -11,11 +11,11 @@ from rich.table import Table
 
 from ..registry import default_registry
 from ..schema import describe_destination
-from ._common import config_errors
+from ._common import Commands, config_errors
 from ._json import echo_json
 
 
-@click.group()
+@click.group(cls=Commands)
 def destinations() -> None:
     """List installed destinations, or show one in detail."""
 

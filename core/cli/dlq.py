@@ -13,13 +13,13 @@ import click
 
 from ..outcome import Status
 from ..state import DEFAULT_LEASE, DeadLetter, MarkDelivered, ResolveDeadLetter, StateStore, TouchDeadLetter, describe_location
-from ._common import USAGE_ERROR
+from ._common import USAGE_ERROR, Commands
 from ._delivering import delivering, sandbox_option
 from ._json import echo_json, iso_utc
 from ._state import chosen_state, print_rows, state_option, with_store
 
 
-@click.group()
+@click.group(cls=Commands)
 def dlq() -> None:
     """Dead letters: deliveries given up on, kept with their raw events."""
 

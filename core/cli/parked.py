@@ -15,13 +15,14 @@ from ..loops import tune_collector
 from ..outcome import Outcome
 from ..replay import deliver_parked
 from ..state import CommitGroup, Leases, ParkedDelivery, StateStore
+from ._common import Commands
 from ._delivering import delivering, sandbox_option
 from ._json import iso_utc
 from ._logging import log_options
 from ._state import chosen_state, print_rows, state_option, with_store
 
 
-@click.group()
+@click.group(cls=Commands)
 def parked() -> None:
     """Deliveries parked for a later attempt (a profile not visible yet, a destination down)."""
 

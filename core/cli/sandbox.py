@@ -7,10 +7,12 @@ from importlib.metadata import entry_points
 
 import click
 
+from ._common import Commands
+
 GROUP = "destkit.sandboxes"
 
 
-class _Sandboxes(click.Group):
+class _Sandboxes(Commands):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(entry_point.name for entry_point in entry_points(group=GROUP))
 

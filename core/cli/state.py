@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 import click
 
 from ..state import DEFAULT_LEASE, StateStore, StoreStatus
+from ._common import Commands
 from ._json import echo_json, with_iso_times
 from ._state import state_option, with_store
 
 
-@click.group("state")
+@click.group("state", cls=Commands)
 def state_group() -> None:
     """The state store: its health, its schema, its retention."""
 
