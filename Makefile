@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/languages.py
 	$(BIN)/python benchmarks/replay.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/scaleout.py
 
 # destkit is on no package index: plugins install it from this wheel (docs/plugins.md).
 wheel: $(STAMP)

@@ -40,6 +40,7 @@ class Load:
     def __init__(self) -> None:
         self.accepted = 0
         self.pushed_back = 0  # 503 answers: the queue was full
+        self.resent = 0  # batches sent again after the connection closed under them
         self.first_push_back: tuple[int, float] | None = None  # (accepted, seconds) at the first 503
 
     async def run(self, url: str, seconds: float, batch: int, concurrency: int) -> float:
@@ -54,7 +55,11 @@ class Load:
                 for body in itertools.islice(itertools.cycle(bodies), offset, None):
                     if time.perf_counter() >= deadline:
                         return
-                    answer = await client.post(url, content=body, headers={"Content-Type": "application/json"})
+                    try:
+                        answer = await client.post(url, content=body, headers={"Content-Type": "application/json"})
+                    except httpx.TransportError:  # a kept-alive connection the service closed: send again
+                        self.resent += 1
+                        continue
                     if answer.status_code == 503:  # the queue is full: wait, as Segment's libraries do
                         self.pushed_back += 1
                         if self.first_push_back is None:
@@ -136,6 +141,7 @@ def one_run(args: argparse.Namespace, sink_url: str, folder: Path) -> dict[str, 
         "accepted_per_s": accepted / seconds,
         "accepted_per_s_until_the_queue_was_full": until_full[0] / until_full[1],
         "answered_503": load.pushed_back,
+        "sent_again": load.resent,
         "delivered_per_s_during_load": (accepted - left) / seconds,
         "delivered_per_s_until_empty": accepted / (seconds + emptied),
         "max_queue_depth": max(samples, default=0),
