@@ -14,6 +14,7 @@ import click
 
 from ..config import CompiledSubscription
 from ..errors import ConfigErrors, DestkitError
+from ..loops import LOOP_CHOICES
 from ..names import did_you_mean
 
 USAGE_ERROR = 2
@@ -80,3 +81,14 @@ class Commands(click.Group):
             if not hint:
                 raise
             raise click.UsageError(f"No such command {name!r}{hint}.", ctx) from exc
+
+
+#: ``--loop``, for the commands that deliver (replay, serve, worker).
+loop_option = click.option(
+    "--loop",
+    type=click.Choice(LOOP_CHOICES),
+    envvar="DESTKIT_LOOP",
+    default="auto",
+    show_default=True,
+    help="Event loop (auto: uvloop when installed).",
+)

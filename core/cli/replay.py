@@ -26,7 +26,7 @@ from ..compiling import check_state_kept
 from ..config import Config, load_config
 from ..errors import ConfigError, DestkitError
 from ..logs import current_settings
-from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
+from ..loops import resolve_loop, run, tune_collector
 from ..names import did_you_mean
 from ..outcome import OK_STATUSES, Outcome
 from ..replay_job import JobResult, ReplayJob, run_job
@@ -36,7 +36,7 @@ from ..sandboxing import sandboxed
 from ..shards import Counts, run_sharded
 from ..sources import Format, open_source
 from ..state import DEFAULT_STATE_PATH, STATE_ENV, StateError, default_location, describe_location, open_store
-from ._common import echo_warnings, usage_error
+from ._common import echo_warnings, loop_option, usage_error
 from ._logging import log_options
 
 
@@ -70,14 +70,7 @@ from ._logging import log_options
 @click.option(
     "--grace", default=10.0, show_default=True, help="On Ctrl-C or SIGTERM, seconds in-flight deliveries get to finish."
 )
-@click.option(
-    "--loop",
-    type=click.Choice(LOOP_CHOICES),
-    envvar="DESTKIT_LOOP",
-    default="auto",
-    show_default=True,
-    help="Event loop (auto: uvloop when installed).",
-)
+@loop_option
 @log_options(default_level="warning")
 @click.option("--quiet", "-q", is_flag=True, help="Only the final summary, no progress.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print every event that was not delivered or skipped.")

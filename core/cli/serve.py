@@ -19,12 +19,12 @@ from ..config import load_config
 from ..connections import quiet_asyncio, server_config
 from ..errors import ConfigError, DestkitError
 from ..logs import current_settings
-from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
+from ..loops import resolve_loop, run, tune_collector
 from ..sandboxing import sandboxed
 from ..service import Service
 from ..state import describe_location
 from ..worker_processes import WorkerProcesses
-from ._common import USAGE_ERROR, echo_warnings, usage_error
+from ._common import USAGE_ERROR, echo_warnings, loop_option, usage_error
 from ._logging import log_options
 from ._state import chosen_state, state_option
 
@@ -46,14 +46,7 @@ from ._state import chosen_state, state_option
 )
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log each HTTP request at info level.")
 @log_options(default_level="info")
-@click.option(
-    "--loop",
-    type=click.Choice(LOOP_CHOICES),
-    envvar="DESTKIT_LOOP",
-    default="auto",
-    show_default=True,
-    help="Event loop (auto: uvloop when installed).",
-)
+@loop_option
 def serve(
     config_path: str,
     host: str,

@@ -11,12 +11,12 @@ import click
 
 from ..config import load_config
 from ..errors import DestkitError
-from ..loops import LOOP_CHOICES, resolve_loop, run, tune_collector
+from ..loops import resolve_loop, run, tune_collector
 from ..runtime import Runtime
 from ..sandboxing import sandboxed
 from ..state import StateError, describe_location, open_store
 from ..worker import Worker, WorkerOptions
-from ._common import echo_warnings, usage_error
+from ._common import echo_warnings, loop_option, usage_error
 from ._logging import log_options
 from ._state import chosen_state, state_option
 
@@ -27,14 +27,7 @@ from ._state import chosen_state, state_option
 @click.option("--grace", default=20.0, show_default=True, help="Seconds in-flight deliveries get to finish on shutdown.")
 @click.option("--sandbox", is_flag=True, help="Deliver to each destination's local sandbox instead of its real API.")
 @log_options(default_level="info")
-@click.option(
-    "--loop",
-    type=click.Choice(LOOP_CHOICES),
-    envvar="DESTKIT_LOOP",
-    default="auto",
-    show_default=True,
-    help="Event loop (auto: uvloop when installed).",
-)
+@loop_option
 def worker(config_path: str, state: str, grace: float, sandbox: bool, loop: str) -> None:
     """Deliver what destkit serve processes accepted, beside them or on other machines.
 
