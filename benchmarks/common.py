@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from destkit.transport import AiohttpTransport
+from destkit.transport import Transport
 
 DESTKIT = str(Path(sys.executable).with_name("destkit"))
 KEY = "wk-bench-0123456789"
@@ -90,7 +90,7 @@ def batches(events: int, batch: int, people: int = 5000) -> list[bytes]:
 async def post_all(urls: Sequence[str], bodies: Sequence[bytes], concurrency: int) -> float:
     """Post every body (round-robin over ``urls``), ``concurrency`` in flight; returns the seconds taken.
     A 503 (the inbox is full) is retried after the Retry-After it gives."""
-    async with httpx.AsyncClient(transport=AiohttpTransport(max_connections=concurrency), auth=(KEY, ""), timeout=60) as client:
+    async with httpx.AsyncClient(transport=Transport(max_connections=concurrency), auth=(KEY, ""), timeout=60) as client:
         slots = asyncio.Semaphore(concurrency)
 
         async def post(index: int, body: bytes) -> None:

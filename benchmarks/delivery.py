@@ -5,9 +5,11 @@ same events as JSON POSTs at the same concurrency, on each event loop (asyncio's
 
 - bare aiohttp: aiohttp's own client, the reference the runtime is measured against;
 - raw httpx: httpx.AsyncClient over the httpx-aiohttp adapter, alone;
+- destkit's transport alone (``destkit.transport``): the same requests as httpx.Request
+  objects, without the runtime, to show what the runtime itself adds;
 - the runtime (validation, trigger, mapping, payload model, retries, outcomes, through the
-  webhook destination) on each candidate transport: destkit's own (``destkit.transport``,
-  the default), the httpx-aiohttp adapter, and httpx's own (httpcore).
+  webhook destination) on each candidate transport: destkit's own (the default), the
+  httpx-aiohttp adapter, and httpx's own (httpcore).
 
 Each figure is the median of several runs, the clients interleaved so that drift on the
 machine touches all alike.
@@ -32,7 +34,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from destkit import Runtime, Status
 from destkit.loops import run, tune_collector
-from destkit.transport import AiohttpTransport as DestkitTransport
+from destkit.transport import Transport as DestkitTransport
 
 
 def make_events(n: int) -> list[dict[str, Any]]:
@@ -84,6 +86,18 @@ async def raw_aiohttp(url: str, events: list[dict[str, Any]], concurrency: int) 
         return await bounded(events, concurrency, send)
 
 
+async def raw_transport(url: str, events: list[dict[str, Any]], concurrency: int) -> float:
+    async with DestkitTransport(max_connections=concurrency) as transport:
+
+        async def send(event: dict[str, Any]) -> None:
+            request = httpx.Request("POST", url, json=event, extensions={"timeout": {"read": 10.0}})
+            response = await transport.handle_async_request(request)
+            if response.status_code != 200:
+                raise SystemExit(f"the sink answered {response.status_code}")
+
+        return await bounded(events, concurrency, send)
+
+
 def transports(concurrency: int) -> dict[str, Callable[[], httpx.AsyncBaseTransport]]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return {
@@ -131,6 +145,7 @@ def main() -> None:
                 clients: dict[str, Callable[[], Any]] = {
                     "bare_aiohttp": lambda: raw_aiohttp(url, events, args.concurrency),
                     "raw_httpx": lambda: raw_httpx(url, events, args.concurrency),
+                    "destkit_transport_alone": lambda: raw_transport(url, events, args.concurrency),
                     **{
                         f"runtime_{name}": (lambda make=make: runtime(url, events, args.concurrency, make()))
                         for name, make in made.items()
@@ -149,6 +164,9 @@ def main() -> None:
                 if name.startswith("runtime_")
             },
         }
+    result["runtime_vs_its_transport_alone"] = round(
+        result["uvloop"]["requests_per_s"]["runtime_destkit"] / result["uvloop"]["requests_per_s"]["destkit_transport_alone"], 2
+    )
     result["uvloop_vs_asyncio_runtime"] = round(
         result["uvloop"]["requests_per_s"]["runtime_destkit"] / result["asyncio"]["requests_per_s"]["runtime_destkit"], 2
     )

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from common import DESTKIT, KEY, batches, free_port, sink, wait_up
 
-from destkit.transport import AiohttpTransport
+from destkit.transport import Transport
 
 
 class Load:
@@ -46,7 +46,7 @@ class Load:
     async def run(self, url: str, seconds: float, batch: int, concurrency: int) -> float:
         """Post batches for ``seconds``; returns the time taken."""
         bodies = batches(batch * 200, batch)
-        transport = AiohttpTransport(max_connections=concurrency)
+        transport = Transport(max_connections=concurrency)
         started = time.perf_counter()
         deadline = started + seconds
         async with httpx.AsyncClient(transport=transport, auth=(KEY, ""), timeout=60) as client:

@@ -335,8 +335,11 @@ def _code_for_status(status: int) -> str:
 
 
 def error_for_transport_failure(exc: httpx.TransportError, method: str, path: str) -> DeliveryError:
-    """A request that got no answer: timeouts are ``TIMEOUT``, the rest ``RETRYABLE_ERROR``."""
+    """A request that got no answer: timeouts are ``TIMEOUT``, a request that cannot be sent
+    (a header that would split it) ``PAYLOAD_VALIDATION_FAILED``, the rest ``CONNECTION_ERROR``."""
     kind = type(exc).__name__
+    if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):  # sending it again cannot help
+        return PayloadValidationError(f"{method} {path} cannot be sent ({kind}: {exc})")
     if isinstance(exc, httpx.TimeoutException):
         return DeliveryTimeout(f"{method} {path} got no answer in time ({kind})")
     return RetryableError(f"{method} {path} failed before an answer ({kind}: {exc})", code="CONNECTION_ERROR")

@@ -1,14 +1,10 @@
 """HTTP for actions: httpx requests and responses, sent on one pooled transport per runtime.
 
 The API plugins see is httpx's (``httpx.Request``, ``httpx.Response``; tests hand in
-``httpx.MockTransport``). Two choices come from measurement (``benchmarks/delivery.py``, 32
-concurrent POSTs to a loopback server on the project's 2-core machine):
-
-- the default transport is aiohttp's, through ``httpx-aiohttp``: httpx's own async pool
-  managed ~580 requests/s, against ~3,800 over the aiohttp transport;
-- requests go straight to the transport, not through ``httpx.AsyncClient``, whose per-request
-  machinery (redirects, cookies, auth flows, hooks; destkit uses none of them) cost another
-  ~40%: ~3,900 requests/s through the client, ~6,200 without it.
+``httpx.MockTransport``). Requests go straight to the transport (:mod:`destkit.transport`, the
+project's own pool of HTTP/1.1 connections, the quickest measured in ``benchmarks/delivery.py``),
+not through ``httpx.AsyncClient``, whose per-request machinery (redirects, cookies, auth flows,
+hooks; destkit uses none of them) would cost more than the rest of the request.
 """
 
 from __future__ import annotations
@@ -39,9 +35,9 @@ DEFAULT_TIMEOUT = 10.0
 
 def make_transport(max_connections: int = 100) -> httpx.AsyncBaseTransport:
     """The runtime's shared, pooled transport (:mod:`destkit.transport`)."""
-    from .transport import AiohttpTransport
+    from .transport import Transport
 
-    return AiohttpTransport(max_connections=max_connections)
+    return Transport(max_connections=max_connections)
 
 
 #: Query parameters as httpx takes them: a mapping, or (name, value) pairs for repeated names.

@@ -16,7 +16,8 @@ __all__ = ["Slots"]
 
 
 class Slots:
-    """``async with slots:`` takes one of ``size`` places for the block, waiting in turn if none is free."""
+    """``async with slots:`` takes one of ``size`` places for the block, waiting in turn if none is free
+    (or :meth:`take` and :meth:`release`, when the place outlives a block)."""
 
     def __init__(self, size: int) -> None:
         if size < 1:
@@ -30,24 +31,36 @@ class Slots:
         return sum(1 for turn in self._waiting if not turn.done())
 
     async def __aenter__(self) -> None:
+        await self.take()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.release()
+
+    async def take(self, within: float | None = None) -> None:
+        """Take a place, waiting in turn; ``TimeoutError`` when none came within ``within`` seconds."""
         if self._free and not self._waiting:
             self._free -= 1
             return
+        if within is None:
+            await self._wait()
+            return
+        async with asyncio.timeout(within):
+            await self._wait()
+
+    async def _wait(self) -> None:
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)
         try:
             await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():  # handed a place as it was cancelled: pass it on
-                self._release()
+                self.release()
             elif turn in self._waiting:
                 self._waiting.remove(turn)
             raise
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._release()
-
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Give back a place taken with :meth:`take`."""
         while self._waiting:
             turn = self._waiting.popleft()
             if not turn.done():

@@ -1,129 +1,199 @@
-"""The runtime's HTTP transport: httpx requests and responses, carried by aiohttp.
+"""The runtime's HTTP transport: httpx requests and responses over a pool of HTTP/1.1 connections.
 
-Plugins see httpx (``httpx.Request``, ``httpx.Response``); the bytes travel over aiohttp's
-connection pool, the quickest asyncio client measured here. Between the two this transport does
-as little as it can (``benchmarks/delivery.py`` compares it with httpx's own transport and the
-httpx-aiohttp adapter):
+Plugins see httpx (``httpx.Request``, ``httpx.Response``); the bytes travel over connections
+kept here (:mod:`destkit.http1`), which is what a delivery needs and no more. Against a
+bare aiohttp client, httpx's own transport and the httpx-aiohttp adapter it is the quickest
+(``benchmarks/delivery.py``):
 
-- the answer is read whole at once, up to ``max_answer_bytes`` (past it, the request fails:
-  an answer is never buffered unbounded), and handed to httpx already in memory, instead of
-  being streamed through two layers of iterators;
-- the request's headers and body go as httpx prepared them, its URL unparsed again;
-- bodies stay as sent: httpx decodes gzip and the rest when the plugin reads them;
-- aiohttp's errors become httpx's (a refused connection is a ``ConnectError``, a slow answer a
-  ``ReadTimeout``), which the requester turns into ``CONNECTION_ERROR`` or ``TIMEOUT``.
+- the request goes as httpx prepared it: its head checked as well-formed HTTP/1.1 (no header
+  name, value or URL can split it), then written in one piece with the body, with the body's
+  length; never chunked;
+- the answer is read whole, bounded (``max_answer_bytes`` for the body, 64 KB and 200 headers
+  for the head), within the request's ``read`` timeout counted from the request being sent;
+  bodies stay as sent: httpx decodes gzip and the rest when the plugin reads them;
+- at most ``max_connections`` requests at once, across hosts; the others wait in turn, up to
+  the ``pool`` timeout; idle connections are reused newest first, for ``keepalive_expiry``
+  seconds;
+- ``https`` URLs use the system's trust store (``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` are
+  honoured), or the given ``ssl_context``; no proxy is used and redirects are not followed;
+- failures are httpx's exceptions (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``,
+  ``ReadTimeout``, ``ReadError``, ``RemoteProtocolError``, ``LocalProtocolError``), which the
+  requester turns into ``CONNECTION_ERROR``, ``TIMEOUT`` or an invalid payload.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import re
+import ssl
+import time
 
-import aiohttp
 import httpx
-from yarl import URL
 
+from .http1 import Answer, AnswerLimits, AnswerTooLarge, Connection
+from .slots import Slots
 from .wire import headers_from_raw
 
-__all__ = ["AiohttpTransport", "MAX_ANSWER_BYTES"]
+__all__ = ["AnswerTooLarge", "MAX_ANSWER_BYTES", "Transport"]
 
-#: The largest answer read, in bytes (a destination's API answers in kilobytes).
+#: The largest answer body read, in bytes (a destination's API answers in kilobytes).
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
-_SKIPPED = frozenset({b"content-length", b"transfer-encoding"})  # aiohttp writes its own framing
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_FRAMING = (b"content-length", b"transfer-encoding")  # written here, from the body itself
+#: A request head as RFC 9112 allows it: a method token, a target without spaces or controls,
+#: then header fields whose names are tokens and whose values hold no control but tab.
+_WELL_FORMED_HEAD = re.compile(
+    rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [\x21-\x7e\x80-\xff]+ HTTP/1\.1\r\n"
+    rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+: [\t\x20-\x7e\x80-\xff]*\r\n)*\r\n"
+)
+
+Origin = tuple[str, str, int]
 
 
-class AnswerTooLarge(httpx.TransportError):
-    """The answer is larger than the transport reads."""
+class Transport(httpx.AsyncBaseTransport):
+    """An httpx transport over pooled HTTP/1.1 connections (``async with`` closes them)."""
 
-
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, max_connections: int = 100, max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
+    def __init__(
+        self,
+        max_connections: int = 100,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        *,
+        keepalive_expiry: float = 15.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.max_connections = max_connections
-        self.max_answer_bytes = max_answer_bytes
-        self._session: aiohttp.ClientSession | None = None
-        self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
-
-    def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=0, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),  # a destination's cookies are not kept between events
-            auto_decompress=False,
-            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-        )
-        return self._session
-
-    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
-        given = request.extensions.get("timeout") or {}
-        key = (given.get("connect"), given.get("read"), given.get("write"), given.get("pool"))
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            # aiohttp counts the wait for a pooled connection in ``connect``; httpx calls it ``pool``.
-            waits = [value for value in (key[0], key[3]) if value is not None]
-            timeout = aiohttp.ClientTimeout(sock_connect=key[0], sock_read=key[1], connect=max(waits) if waits else None)
-            if len(self._timeouts) < 64:
-                self._timeouts[key] = timeout
-        return timeout
+        self.keepalive_expiry = keepalive_expiry
+        self.limits = AnswerLimits(max_body_bytes=max_answer_bytes)
+        self._ssl = ssl_context
+        self._in_use = Slots(max_connections)
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._open = 0  # in use and idle
+        self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self._session or self._open()
-        headers = [
-            (name.decode("latin-1"), value.decode("latin-1"))
-            for name, value in request.headers.raw
-            if name.lower() not in _SKIPPED
-        ]
+        origin = _origin(request)
+        head, body = await _serialized(request)
+        timeouts = request.extensions.get("timeout") or {}
         try:
-            async with session.request(
-                request.method,
-                URL(str(request.url), encoded=True),
-                headers=headers,
-                data=request.content or None,
-                timeout=self._timeout(request),
-                allow_redirects=False,
-                compress=None,
-            ) as answer:
-                body = await self._read(answer)
-                return httpx.Response(
-                    answer.status,
-                    headers=headers_from_raw(answer.raw_headers),
-                    stream=httpx.ByteStream(body),
-                    request=request,
-                    extensions={"http_version": b"HTTP/1.1", "reason_phrase": (answer.reason or "").encode("latin-1")},
-                )
-        except httpx.TransportError:
-            raise
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise _timeout_error(exc, request) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(f"cannot connect: {exc.os_error.strerror or exc}", request=request) from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise httpx.RemoteProtocolError(f"the answer broke off: {exc}", request=request) from exc
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            raise httpx.ReadError(f"the connection closed: {exc}", request=request) from exc
-        except aiohttp.ClientError as exc:
-            raise httpx.TransportError(f"{type(exc).__name__}: {exc}") from exc
-
-    async def _read(self, answer: aiohttp.ClientResponse) -> bytes:
-        """The whole answer, refused past ``max_answer_bytes`` before more of it is buffered."""
-        length = answer.content_length
-        if length is not None:
-            if length > self.max_answer_bytes:
-                raise AnswerTooLarge(f"the answer is {length:,} bytes; at most {self.max_answer_bytes:,} bytes are read")
-            return await answer.read()  # its declared length: read in one go
-        chunks, size = [], 0
-        while chunk := await answer.content.readany():
-            size += len(chunk)
-            if size > self.max_answer_bytes:
-                raise AnswerTooLarge(f"the answer is over {self.max_answer_bytes:,} bytes, the most that is read")
-            chunks.append(chunk)
-        return b"".join(chunks)
+            await self._in_use.take(timeouts.get("pool"))
+        except TimeoutError:
+            raise httpx.PoolTimeout("no connection came free in time", request=request) from None
+        try:
+            connection = self._idle_connection(origin) or await self._connect(origin, timeouts.get("connect"), request)
+            try:
+                answer = await connection.exchange(request, head, body, timeouts.get("read"))
+            except BaseException:
+                self._open -= 1  # the exchange closed it
+                raise
+            self._put_back(origin, connection)
+        finally:
+            self._in_use.release()
+        return _response(answer, request)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        self._closed = True
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+                self._open -= 1
+        self._idle.clear()
+
+    # --- the pool -----------------------------------------------------------------------------
+
+    def _idle_connection(self, origin: Origin) -> Connection | None:
+        idle = self._idle.get(origin)
+        if not idle:
+            return None
+        now = time.monotonic()
+        while idle:
+            connection = idle.pop()  # the newest: the least likely to have been closed by the server
+            if not connection.closed and now - connection.idle_since < self.keepalive_expiry:
+                return connection
+            connection.close()
+            self._open -= 1
+        return None
+
+    def _put_back(self, origin: Origin, connection: Connection) -> None:
+        if connection.reusable and not self._closed:
+            self._idle.setdefault(origin, []).append(connection)
+        else:
+            connection.close()
+            self._open -= 1
+
+    def _make_room(self) -> None:
+        """Close the oldest idle connection of another host while the pool is full of them."""
+        while self._open >= self.max_connections:
+            origin = next((origin for origin, idle in self._idle.items() if idle), None)
+            if origin is None:
+                return
+            self._idle[origin].pop(0).close()
+            self._open -= 1
+
+    async def _connect(self, origin: Origin, within: float | None, request: httpx.Request) -> Connection:
+        scheme, host, port = origin
+        tls = self._tls() if scheme == "https" else None
+        self._make_room()
+        loop = asyncio.get_running_loop()
+        where = f"{host}:{port}"
+        try:
+            async with asyncio.timeout(within):
+                _, connection = await loop.create_connection(
+                    lambda: Connection(self.limits), host, port, ssl=tls, server_hostname=host if tls else None
+                )
+        except TimeoutError:
+            raise httpx.ConnectTimeout(f"no connection to {where} in time", request=request) from None
+        except ssl.SSLError as exc:
+            raise httpx.ConnectError(f"TLS with {where} failed: {exc.reason or exc}", request=request) from None
+        except ssl.CertificateError as exc:
+            raise httpx.ConnectError(f"TLS with {where} failed: {exc}", request=request) from None
+        except OSError as exc:
+            raise httpx.ConnectError(f"cannot connect to {where}: {exc.strerror or exc}", request=request) from None
+        self._open += 1
+        return connection
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        return self._ssl
 
 
-def _timeout_error(exc: BaseException, request: httpx.Request) -> httpx.TimeoutException:
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout("no connection in time", request=request)
-    return httpx.ReadTimeout("no answer in time", request=request)
+def _origin(request: httpx.Request) -> Origin:
+    url = request.url
+    scheme = url.scheme
+    if scheme not in _DEFAULT_PORTS:
+        raise httpx.UnsupportedProtocol(f"only http and https URLs can be requested, not {scheme or 'a relative URL'}")
+    if not url.host:
+        raise httpx.UnsupportedProtocol(f"the URL {url} names no host", request=request)
+    return scheme, url.host, url.port or _DEFAULT_PORTS[scheme]
+
+
+async def _serialized(request: httpx.Request) -> tuple[bytes, bytes]:
+    """The request's head and body as they go on the wire; a ``LocalProtocolError`` for a head
+    that could be read otherwise than it was meant (a line break in a value, a bad name)."""
+    try:
+        body = request.content
+    except httpx.RequestNotRead:
+        body = await request.aread()
+    lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii", "replace"), request.url.raw_path)]
+    lines.extend(name + b": " + value for name, value in request.headers.raw if name.lower() not in _FRAMING)
+    if body or request.method in ("POST", "PUT", "PATCH"):
+        lines.append(b"Content-Length: %d" % len(body))
+    lines.append(b"\r\n")
+    head = b"\r\n".join(lines)
+    if head.count(b"\n") != len(lines) or _WELL_FORMED_HEAD.fullmatch(head) is None:  # a line more, or a bad one
+        raise httpx.LocalProtocolError(
+            "the request cannot be sent: a header name or value, or the URL, is not allowed in HTTP/1.1 "
+            "(a line break or control character in a value, a space or separator in a name)",
+            request=request,
+        )
+    return head, body
+
+
+def _response(answer: Answer, request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        answer.status,
+        headers=headers_from_raw(answer.headers),
+        stream=httpx.ByteStream(answer.body),
+        request=request,
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
+    )

@@ -15,11 +15,11 @@ import pytest
 from destkit.errors import DeliveryError
 from destkit.http import RequestDefaults, Requester
 from destkit.testing import LoopbackServer, RecordedRequest, Reply
-from destkit.transport import AiohttpTransport
+from destkit.transport import Transport
 from destkit.wire import _encode_json, headers_from_raw
 
 
-async def exchange(transport: AiohttpTransport, url: str, method: str = "POST", **options: Any) -> httpx.Response:
+async def exchange(transport: Transport, url: str, method: str = "POST", **options: Any) -> httpx.Response:
     requester = Requester(transport, RequestDefaults(base_url=url), timeout=options.pop("timeout", 5.0))
     return await requester.request(method, "/in", raise_for_status=False, **options)
 
@@ -29,7 +29,7 @@ async def test_a_request_arrives_as_built_and_its_answer_reads_as_httpx_reads_it
         return Reply(201, {"echo": request.json(), "agent": request.headers.get("user-agent")}, {"X-Trace": "t-1"})
 
     with LoopbackServer(answer) as server:
-        async with AiohttpTransport() as transport:
+        async with Transport() as transport:
             response = await exchange(transport, server.url, json={"n": 1, "name": "Zoë"}, headers={"X-Id": "a b"})
     assert (response.status_code, response.headers["x-trace"], response.headers["content-type"]) == (
         201,
@@ -53,7 +53,7 @@ async def test_a_compressed_answer_is_decoded_when_read() -> None:
     with LoopbackServer(
         lambda request: Reply(200, body, {"Content-Encoding": "gzip", "Content-Type": "application/json"})
     ) as server:
-        async with AiohttpTransport() as transport:
+        async with Transport() as transport:
             response = await exchange(transport, server.url, method="GET")
     assert response.json() == {"ok": True} and response.headers["content-encoding"] == "gzip"
 
@@ -68,7 +68,7 @@ async def test_an_answer_larger_than_what_is_read_is_a_retryable_failure(declare
         await send({"type": "http.response.body", "body": big})
 
     with LoopbackServer(app=app) as server:
-        async with AiohttpTransport(max_answer_bytes=1000) as transport:
+        async with Transport(max_answer_bytes=1000) as transport:
             with pytest.raises(DeliveryError) as raised:
                 await exchange(transport, server.url, method="GET")
     assert raised.value.retryable and "1,000 bytes" in raised.value.message
@@ -81,7 +81,7 @@ def closed_port() -> int:
 
 
 async def test_a_refused_connection_is_a_connection_error_not_a_timeout() -> None:
-    async with AiohttpTransport() as transport:
+    async with Transport() as transport:
         with pytest.raises(DeliveryError) as raised:
             await exchange(transport, f"http://127.0.0.1:{closed_port()}", method="GET")
     assert (raised.value.code, raised.value.retryable) == ("CONNECTION_ERROR", True)
@@ -93,7 +93,7 @@ async def test_an_answer_that_does_not_come_in_time_is_a_timeout() -> None:
         return Reply(200, {})
 
     with LoopbackServer(slow) as server:
-        async with AiohttpTransport() as transport:
+        async with Transport() as transport:
             with pytest.raises(DeliveryError) as raised:
                 await exchange(transport, server.url, method="GET", timeout=0.3)
     assert (raised.value.code, raised.value.retryable) == ("TIMEOUT", True)
