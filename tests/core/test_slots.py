@@ -53,3 +53,13 @@ async def test_a_waiter_cancelled_while_waiting_leaves_the_count_right() -> None
 def test_there_is_at_least_one_place() -> None:
     with pytest.raises(ValueError):
         Slots(0)
+
+
+async def test_a_wait_with_a_time_limit_ends_in_timeout_and_loses_no_place() -> None:
+    slots = Slots(1)
+    await slots.take()
+    with pytest.raises(TimeoutError):
+        await slots.take(within=0.01)
+    slots.release()
+    await asyncio.wait_for(slots.take(within=0.01), 1)  # the freed place is there to take
+    assert (slots._free, slots.waiting) == (0, 0)
