@@ -5,7 +5,7 @@
 - live: the same file to a webhook on 127.0.0.1 (a minimal server in its own process), every
   event posted, with the state store (ledger and all) as replay keeps it by default, with
   ``--workers 1`` and ``--workers 2``, beside a bare aiohttp client posting the same lines at
-  the same concurrency (32, the runtime's default);
+  the same concurrency (32, the runtime's default) on the same loop (uvloop);
 - memory: the dry run on files of different sizes, to show it does not grow with the file.
 
 Each figure is the median of the runs; peak memory is the replay process's own maximum RSS.
@@ -29,6 +29,8 @@ from pathlib import Path
 
 import aiohttp
 from common import sink
+
+from destkit.loops import run, tune_collector
 
 ROOT = Path(__file__).resolve().parents[1]
 DESTKIT = str(Path(sys.executable).with_name("destkit"))
@@ -79,7 +81,7 @@ async def _bare(url: str, path: Path, concurrency: int) -> float:
 
 
 def bare_client(url: str, path: Path, concurrency: int) -> float:
-    return asyncio.run(_bare(url, path, concurrency))
+    return run(_bare(url, path, concurrency), "uvloop")  # the loop destkit replay runs on
 
 
 def main() -> None:
@@ -88,6 +90,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-live", action="store_true")
     args = parser.parse_args()
+    tune_collector()  # the bare client collects garbage as destkit's commands do
     results: dict[str, object] = {"events": args.events, "runs": args.runs}
     with tempfile.TemporaryDirectory() as folder:
         big = make_file(args.events, Path(folder))
