@@ -246,3 +246,27 @@ async def test_an_event_sent_again_is_counted_already_delivered(running: Any) ->
     text = (await client.get("/metrics")).text
     assert 'destkit_outcomes_total{destination="hook",status="already_delivered",subscription="every event"} 1.0' in text
     assert len(destination.requests) == 1
+
+
+async def test_a_queue_count_read_while_events_came_in_is_read_again(tmp_path: Path) -> None:
+    config = {
+        "serve": {"write_keys": [KEY]},
+        "destinations": [{"name": "hook", "type": "webhook", "settings": {"url": "https://hooks.example.com"}}],
+    }
+    service = Service(config, state=tmp_path / "s.db", transport=RecordingTransport(), grace=5, deliver=False)
+    store = await service.open()
+    try:
+        counted = store.inbox_depth
+
+        async def depth_overtaken_once() -> int:
+            stale = await counted()
+            if service._changes == 0:  # while this count was read, another request stored two events
+                await store.accept([("u1", '{"type":"track"}'), ("u2", '{"type":"track"}')], 0.0)
+                service._changes += 1
+            return stale
+
+        store.inbox_depth = depth_overtaken_once  # type: ignore[method-assign]
+        await service._count(store)
+        assert service._depth == 2
+    finally:
+        await store.close()
