@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections import Counter
@@ -12,11 +13,13 @@ from typing import Any
 import click
 
 from ..outcome import Status
+from ..runtime import Runtime
 from ..state import DEFAULT_LEASE, DeadLetter, MarkDelivered, ResolveDeadLetter, StateStore, TouchDeadLetter, describe_location
 from ._common import USAGE_ERROR, Commands
 from ._delivering import delivering, sandbox_option
 from ._json import echo_json, iso_utc
 from ._state import chosen_state, print_rows, state_option, with_store
+from ._stopping import StopSignals
 
 
 @click.group(cls=Commands)
@@ -102,9 +105,11 @@ def replay_dead(state: str, config_path: str, code: str | None, ids: tuple[int, 
 
     Delivered ones leave the queue; the others stay, with their new error. A store holding
     rehearsals is replayed with --sandbox only, and a store of real deliveries without it.
+    On Ctrl-C or SIGTERM the one in flight finishes and it stops with 130 or 143.
     """
     if not code and not ids:
         raise click.UsageError("say which: --code CODE or dead letter IDs")
+    signals = StopSignals()
     with ExitStack() as stack:  # the sandboxes serve until the run is over
         _, runtime = delivering(stack, config_path, sandbox)
         counts: Counter[str] = Counter()
@@ -113,27 +118,39 @@ def replay_dead(state: str, config_path: str, code: str | None, ids: tuple[int, 
             await store.claim_purpose(rehearsal=sandbox)
             letters = await store.dead_letters(code=code, ids=ids or None)
             runtime.state = store
-            async with runtime:
+            done = 0
+            async with signals, runtime:
                 for letter in letters:
-                    routed = runtime.route(letter.event, only=(letter.destination, letter.subscription))
-                    outcomes = await runtime.send(routed) if routed.jobs else routed.finished()
-                    for outcome in outcomes:
-                        counts[outcome.status.value] += 1
-                        now = time.time()
-                        if outcome.status == Status.DELIVERED:
-                            key = (letter.message_id, letter.destination, letter.subscription)
-                            await store.apply([MarkDelivered(key, now), ResolveDeadLetter(letter.id)])
-                        elif outcome.error is not None:
-                            error = outcome.error
-                            await store.apply([TouchDeadLetter(letter.id, outcome.attempts, error.code, error.message, now)])
-                            click.echo(f"{letter.id} {outcome.status.value} {error.code}: {error.message}", err=True)
-            return len(letters)
+                    if signals.requested.is_set():
+                        break
+                    await _replay_one(runtime, store, letter, counts)
+                    done += 1
+            return done
 
         replayed = with_store(chosen_state(state, sandbox), work)
+    stopped = f" (stopped by {signal.Signals(signals.by).name})" if signals.by is not None else ""
     click.echo(
-        f"dlq replay: {replayed} dead letter(s): " + (" ".join(f"{s}={n}" for s, n in sorted(counts.items())) or "nothing to do")
+        f"dlq replay: {replayed} dead letter(s): "
+        + (" ".join(f"{s}={n}" for s, n in sorted(counts.items())) or "nothing to do")
+        + stopped
     )
-    sys.exit(0 if set(counts) <= {"delivered"} else 1)
+    sys.exit(signals.exit_code(otherwise=0 if set(counts) <= {"delivered"} else 1))
+
+
+async def _replay_one(runtime: Runtime, store: StateStore, letter: DeadLetter, counts: Counter[str]) -> None:
+    """Send one dead letter again; delivered, it leaves the queue, else it keeps its new error."""
+    routed = runtime.route(letter.event, only=(letter.destination, letter.subscription))
+    outcomes = await runtime.send(routed) if routed.jobs else routed.finished()
+    for outcome in outcomes:
+        counts[outcome.status.value] += 1
+        now = time.time()
+        if outcome.status == Status.DELIVERED:
+            key = (letter.message_id, letter.destination, letter.subscription)
+            await store.apply([MarkDelivered(key, now), ResolveDeadLetter(letter.id)])
+        elif outcome.error is not None:
+            error = outcome.error
+            await store.apply([TouchDeadLetter(letter.id, outcome.attempts, error.code, error.message, now)])
+            click.echo(f"{letter.id} {outcome.status.value} {error.code}: {error.message}", err=True)
 
 
 @dlq.command("purge")

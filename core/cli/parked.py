@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from ._delivering import delivering, sandbox_option
 from ._json import iso_utc
 from ._logging import log_options
 from ._state import chosen_state, print_rows, state_option, with_store
+from ._stopping import StopSignals
 
 
 @click.group(cls=Commands)
@@ -63,7 +65,8 @@ def run_parked(config_path: str, state: str, wait: bool, sandbox: bool) -> None:
 
     Works beside running services: each delivery is claimed by one process at a time. A store
     holding rehearsals is delivered with --sandbox only, and a store of real deliveries without it.
-    Exit code 0 when nothing is left parked or dead from this run, 1 otherwise.
+    Exit code 0 when nothing is left parked or dead from this run, 1 otherwise; on Ctrl-C or
+    SIGTERM the deliveries in flight finish and it stops with 130 or 143.
     """
     counts: Counter[str] = Counter()
 
@@ -77,6 +80,7 @@ def run_parked(config_path: str, state: str, wait: bool, sandbox: bool) -> None:
                     err=True,
                 )
 
+    signals = StopSignals()
     with ExitStack() as stack:  # the sandboxes serve until the run is over
         config, runtime = delivering(stack, config_path, sandbox)
         lease = config.state.lease_seconds
@@ -92,7 +96,7 @@ def run_parked(config_path: str, state: str, wait: bool, sandbox: bool) -> None:
             keeping = asyncio.create_task(leases.keep(stop))
             try:
                 async with runtime, CommitGroup(store) as commits:
-                    while True:
+                    while not signals.requested.is_set():
                         claimed = await deliver_parked(runtime, durable, commits, on_result, owner=leases.owner, lease=lease)
                         await commits.flush()
                         if claimed:
@@ -102,14 +106,21 @@ def run_parked(config_path: str, state: str, wait: bool, sandbox: bool) -> None:
                         next_at = await store.next_due_at()
                         if next_at is None:
                             break
-                        await asyncio.sleep(min(30.0, max(0.05, next_at - time.time())))
+                        await signals.sleep(min(30.0, max(0.05, next_at - time.time())))
             finally:
                 stop.set()
                 await keeping
                 await leases.retire()
             return await store.parked_count()
 
-        left = with_store(chosen_state(state, sandbox), work)
+        async def until_stopped(store: StateStore) -> int:
+            async with signals:
+                return await work(store)
+
+        left = with_store(chosen_state(state, sandbox), until_stopped)
     summary = " ".join(f"{status}={n}" for status, n in sorted(counts.items())) or "nothing was due"
-    click.echo(f"parked run: {summary}; still parked: {left}")
+    stopped = f" (stopped by {signal.Signals(signals.by).name})" if signals.by is not None else ""
+    click.echo(f"parked run: {summary}; still parked: {left}{stopped}")
+    if signals.by is not None:
+        sys.exit(signals.exit_code(otherwise=1))
     sys.exit(0 if not counts.get("dead_lettered") and not counts.get("failed") and (not wait or left == 0) else 1)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 import sys
 from contextlib import ExitStack
 
@@ -19,6 +17,7 @@ from ..worker import Worker, WorkerOptions
 from ._common import echo_warnings, loop_option, usage_error
 from ._logging import log_options
 from ._state import chosen_state, state_option
+from ._stopping import StopSignals
 
 
 @click.command()
@@ -49,29 +48,20 @@ def worker(config_path: str, state: str, grace: float, sandbox: bool, loop: str)
         tune_collector()
         options = WorkerOptions(lease=config.state.lease_seconds, ledger_days=config.state.ledger_days, grace=grace)
 
-        stopped_by: list[int] = []
+        signals = StopSignals()
 
         async def main() -> None:
-            async with open_store(location) as store:
+            async with open_store(location) as store, signals:
                 await store.claim_purpose(rehearsal=sandbox)
                 runtime.state = store
-                stop = asyncio.Event()
-                loop = asyncio.get_running_loop()
-
-                def stopping(signum: int) -> None:
-                    stopped_by.append(signum)
-                    stop.set()
-
-                for signum in (signal.SIGTERM, signal.SIGINT):
-                    loop.add_signal_handler(signum, stopping, signum)
                 note = " with sandboxed destinations" if sandbox else ""
                 click.echo(f"destkit worker{note} delivering from {describe_location(location)}", err=True)
                 async with runtime:
-                    await Worker(runtime, store, options).run(stop)
+                    await Worker(runtime, store, options).run(signals.requested)
                 click.echo("destkit worker stopped", err=True)
 
         try:
             run(main(), loop)
         except StateError as exc:
             usage_error(exc)
-        sys.exit(128 + stopped_by[0] if stopped_by else 0)  # 143 after SIGTERM, 130 after Ctrl-C, as a shell tells
+        sys.exit(signals.exit_code(otherwise=0))

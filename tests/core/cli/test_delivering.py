@@ -6,7 +6,9 @@ that must never be called."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,3 +107,21 @@ def test_dlq_replay_with_sandbox_delivers_a_rehearsal_to_the_sandbox(tmp_path: P
     result = destkit("dlq", "replay", "--code", "PROFILE_NOT_FOUND", "--sandbox", "--config", str(config), "--state", state)
     assert result.returncode == 0 and f"delivered={len(USERS)}" in result.stdout, result.stdout + result.stderr
     assert api_calls(real) == {}
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "Ctrl-C"])
+def test_parked_run_stops_on_a_signal_with_its_summary(tmp_path: Path, real: Sandbox, signum: int, code: int) -> None:
+    state = rehearse(tmp_path, real.url)
+    unknown = tmp_path / "unknown.json"  # never delivered: --wait would go on for the whole window
+    process = subprocess.Popen(
+        [DESTKIT, "parked", "run", "--wait", "--sandbox", "--config", str(unknown), "--state", state],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == code, out + err
+    name = signal.Signals(signum).name
+    assert f"still parked: {len(USERS)} (stopped by {name})" in out and "Traceback" not in err
