@@ -43,6 +43,7 @@ class Serve:
 def write_config(folder: Path, sandbox_url: str) -> Path:
     config = {
         "serve": {"write_keys": [KEY]},
+        "state": {"lease_seconds": 3},  # after a kill, the restarted service takes the work over 3 s later
         "destinations": [
             {
                 "name": "target",
