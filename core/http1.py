@@ -173,6 +173,9 @@ class Connection(asyncio.Protocol):
     # --- llhttp's callbacks -------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        if self._waiter is None or self._waiter.done():  # a second answer to one request: the connection is not to be trusted
+            self.close()
+            return
         self._reset_answer()
 
     def on_status(self, reason: bytes) -> None:

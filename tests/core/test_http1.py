@@ -128,6 +128,12 @@ async def test_answers_are_read_by_their_framing_and_the_connection_kept(answer:
     assert (first.text, second.text, server.connections) == (body, "ok", 1)
 
 
+async def test_a_connection_that_answered_more_than_was_asked_is_not_used_again() -> None:
+    async with raw_server(answering(OK + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nzz")) as server, Transport() as transport:
+        answers = [await fetch(transport, server.url) for _ in range(2)]
+    assert [answer.text for answer in answers] == ["ok", "ok"] and server.connections == 2
+
+
 async def test_an_answer_without_length_ends_with_its_connection() -> None:
     until_closed = answering(b"HTTP/1.1 200 OK\r\n\r\nuntil the end", then_close=True)
     async with raw_server(until_closed) as server, Transport() as transport:
