@@ -74,7 +74,11 @@ class PostgreSQLStore(StateStore):
     async def _connect(self, **options: Any) -> Any:
         """A pool (or, with ``single=True``, one connection), with errors a person can act on."""
         single = options.pop("single", False)
-        settings = {"search_path": self.where.schema, "application_name": "destkit"}
+        # Every statement is planned with its arguments: the inbox fills and empties and the ledger
+        # grows by thousands of rows a second, far ahead of the statistics, and a plan made once for
+        # any arguments while a table was empty (asyncpg keeps statements prepared for the
+        # connection's life) went on scanning the whole ledger for each page of events.
+        settings = {"search_path": self.where.schema, "application_name": "destkit", "plan_cache_mode": "force_custom_plan"}
         try:
             if single:
                 return await asyncpg.connect(self.where.dsn, server_settings=settings, timeout=10)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from destkit.state import StateError, open_store
+from destkit.state import MarkDelivered, StateError, open_store
 from destkit.state.migrations import POSTGRESQL
 from destkit.state.postgresql import PostgreSQLStore
 from tests.postgres import PASSWORD, PostgresServer
@@ -80,3 +80,19 @@ async def test_accepted_events_wake_workers_of_other_processes(postgres: Postgre
         assert await worker.watch_inbox(woken.set)
         await front_door.accept([("u1", "{}")], time.time())
         await asyncio.wait_for(woken.wait(), timeout=5)
+
+
+async def test_statements_are_planned_with_their_arguments_as_tables_grow(postgres: PostgresServer) -> None:
+    # A plan made once for any arguments, while the ledger was empty, scanned the whole ledger
+    # for every page of events once it had filled (statistics lag behind such growth).
+    async with open_store(postgres.url(pool_size="1")) as store:
+        assert isinstance(store, PostgreSQLStore)
+        keys = {(f"m-{n}", "sink", "all") for n in range(50)}
+        for _ in range(8):
+            assert await store.delivered(keys) == set()
+        await store.apply([MarkDelivered((f"m-{n}", "sink", "all"), time.time()) for n in range(2000)])
+        assert await store.delivered(keys) == keys
+        generic = await store.pool.fetchval(
+            "SELECT COALESCE(SUM(generic_plans), 0) FROM pg_prepared_statements WHERE cardinality(parameter_types) > 0"
+        )
+        assert generic == 0
