@@ -25,7 +25,7 @@ from . import migrations
 from .contract import StateError, StateStore, purpose_clash
 from .locations import PostgreSQLLocation
 from .partitions import partition_of
-from .postgresql_apply import APPLY
+from .postgresql_apply import APPLY, one_statement
 from .records import (
     DeadLetter,
     DeliveryKey,
@@ -173,10 +173,15 @@ class PostgreSQLStore(StateStore):
     async def apply(self, operations: Sequence[Operation]) -> None:
         if not operations:
             return
+        # Settling does not wait for the disk, as on SQLite (synchronous=NORMAL): a server crash
+        # can forget the last moment's settlements, whose events are then delivered again, never
+        # lost. What is accepted still waits for the disk.
+        single = one_statement(operations)
+        if single is not None:  # the usual group: one round trip, its own transaction
+            statement, arguments = single
+            await self.pool.execute(statement, *arguments)
+            return
         async with self.pool.acquire() as conn, conn.transaction():
-            # Settling does not wait for the disk, as on SQLite (synchronous=NORMAL): a server
-            # crash can forget the last moment's settlements, whose events are then delivered
-            # again, never lost. What is accepted still waits for the disk.
             await conn.execute("SET LOCAL synchronous_commit = off")
             for kind, run in runs_of_one_kind(operations):
                 await APPLY[kind](conn, run)

@@ -1,30 +1,83 @@
-"""How each settling operation is written into a PostgreSQL store: one statement per run of one kind."""
+"""How settling operations are written into a PostgreSQL store.
+
+Most groups hold only operations that record or delete by key (ledger marks, inbox
+acknowledgements, unparkings, dead letters resolved): in any order they leave the same rows, so
+:func:`one_statement` writes them all as one statement, a data-modifying ``WITH`` per kind with
+its rows as arrays, which commits on its own without waiting for the disk. That is one round
+trip per group instead of a transaction's five. A group that also parks, buries or touches a
+dead letter (these may concern one delivery twice, in an order that matters) is applied by
+:data:`APPLY`, one statement per run of one kind, in a transaction.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from .records import Ack, Bury, MarkDelivered, Park, ResolveDeadLetter, TouchDeadLetter, Unpark
+from .records import Ack, Bury, MarkDelivered, Operation, Park, ResolveDeadLetter, TouchDeadLetter, Unpark
 
-__all__ = ["APPLY"]
+__all__ = ["APPLY", "one_statement"]
+
+#: Ends the statement of a whole group: its transaction commits without waiting for the disk
+#: (what ``SET LOCAL synchronous_commit = off`` does for a transaction of several statements).
+_NO_WAIT = "SELECT set_config('synchronous_commit', 'off', true)"
 
 
-async def _mark(conn: asyncpg.Connection, run: list[MarkDelivered]) -> None:
-    # One statement for the whole run (row by row, a group of a few hundred took ~70 ms); a key
-    # may come twice in one run, and ON CONFLICT cannot touch a row twice in one statement.
+@dataclass(frozen=True)
+class _ByKey:
+    """An operation applied to a whole run by one statement whose arguments are arrays."""
+
+    sql: str  # its arrays as {} placeholders, in order
+    arrays: Callable[[list[Any]], list[list[Any]]]
+
+    def render(self, first: int) -> str:
+        """The statement, its arrays numbered from ``$first``."""
+        return self.sql.format(*(f"${first + n}" for n in range(self.sql.count("{}"))))
+
+
+def _ledger_rows(run: list[MarkDelivered]) -> list[list[Any]]:
+    # A key may come twice in one run, and ON CONFLICT cannot touch a row twice in one statement.
     latest = {op.key: op.at for op in run}
-    await conn.execute(
-        "INSERT INTO ledger SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[])"
+    return [[key[0] for key in latest], [key[1] for key in latest], [key[2] for key in latest], list(latest.values())]
+
+
+_BY_KEY: dict[type, _ByKey] = {
+    MarkDelivered: _ByKey(
+        # Row by row, a group of a few hundred took ~70 ms.
+        "INSERT INTO ledger SELECT * FROM unnest({}::text[], {}::text[], {}::text[], {}::float8[])"
         " ON CONFLICT (message_id, destination, subscription) DO UPDATE SET delivered_at = excluded.delivered_at",
-        [key[0] for key in latest],
-        [key[1] for key in latest],
-        [key[2] for key in latest],
-        list(latest.values()),
-    )
+        _ledger_rows,
+    ),
+    Ack: _ByKey("DELETE FROM inbox WHERE id = ANY({}::bigint[])", lambda run: [[op.inbox_id for op in run]]),
+    Unpark: _ByKey("DELETE FROM parked WHERE id = ANY({}::bigint[])", lambda run: [[op.parked_id for op in run]]),
+    ResolveDeadLetter: _ByKey(
+        "DELETE FROM dead_letters WHERE id = ANY({}::bigint[])", lambda run: [[op.dead_letter_id for op in run]]
+    ),
+}
+
+
+def one_statement(operations: Sequence[Operation]) -> tuple[str, list[Any]] | None:
+    """The operations as one statement and its arguments, if they all record or delete by key;
+    None if some must be applied in order (:data:`APPLY`)."""
+    if any(type(op) not in _BY_KEY for op in operations):
+        return None
+    parts: list[str] = []
+    arguments: list[Any] = []
+    for kind, by_key in _BY_KEY.items():  # a fixed order: few distinct statements to prepare
+        run = [op for op in operations if type(op) is kind]
+        if run:
+            parts.append(f"{kind.__name__.lower()} AS ({by_key.render(len(arguments) + 1)})")
+            arguments += by_key.arrays(run)
+    return f"WITH {', '.join(parts)} {_NO_WAIT}", arguments
+
+
+async def _by_key(conn: asyncpg.Connection, run: list[Any]) -> None:
+    by_key = _BY_KEY[type(run[0])]
+    await conn.execute(by_key.render(1), *by_key.arrays(run))
 
 
 async def _park(conn: asyncpg.Connection, run: list[Park]) -> None:
@@ -51,9 +104,7 @@ async def _park(conn: asyncpg.Connection, run: list[Park]) -> None:
 
 
 async def _bury(conn: asyncpg.Connection, run: list[Bury]) -> None:
-    await conn.execute(
-        "DELETE FROM parked WHERE id = ANY($1::bigint[])", [op.parked_id for op in run if op.parked_id is not None]
-    )
+    await conn.execute(_BY_KEY[Unpark].render(1), [op.parked_id for op in run if op.parked_id is not None])
     await conn.executemany(
         "INSERT INTO dead_letters (message_id, destination, subscription, event, mapping_hash, error_code, error_message,"
         " attempts, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -71,16 +122,12 @@ async def _touch(conn: asyncpg.Connection, run: list[TouchDeadLetter]) -> None:
     )
 
 
-async def _delete(conn: asyncpg.Connection, table: str, ids: list[int]) -> None:
-    await conn.execute(f"DELETE FROM {table} WHERE id = ANY($1::bigint[])", ids)
-
-
 APPLY: dict[type, Callable[[asyncpg.Connection, list[Any]], Awaitable[object]]] = {
-    MarkDelivered: _mark,
+    MarkDelivered: _by_key,
     Park: _park,
-    Unpark: lambda conn, run: _delete(conn, "parked", [op.parked_id for op in run]),
+    Unpark: _by_key,
     Bury: _bury,
-    Ack: lambda conn, run: _delete(conn, "inbox", [op.inbox_id for op in run]),
-    ResolveDeadLetter: lambda conn, run: _delete(conn, "dead_letters", [op.dead_letter_id for op in run]),
+    Ack: _by_key,
+    ResolveDeadLetter: _by_key,
     TouchDeadLetter: _touch,
 }

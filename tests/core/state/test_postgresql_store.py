@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from destkit.state import MarkDelivered, StateError, open_store
+from destkit.state import Ack, MarkDelivered, Operation, Park, StateError, StateStore, open_store
 from destkit.state.migrations import POSTGRESQL
 from destkit.state.postgresql import PostgreSQLStore
 from tests.postgres import PASSWORD, PostgresServer
@@ -96,3 +96,37 @@ async def test_statements_are_planned_with_their_arguments_as_tables_grow(postgr
             "SELECT COALESCE(SUM(generic_plans), 0) FROM pg_prepared_statements WHERE cardinality(parameter_types) > 0"
         )
         assert generic == 0
+
+
+async def _wal_fsyncs(store: StateStore) -> int:
+    """How often the store's one connection has waited for the write-ahead log to reach the disk."""
+    assert isinstance(store, PostgreSQLStore)
+    await store.pool.execute("SELECT pg_stat_force_next_flush()")
+    query = "SELECT COALESCE(SUM(fsyncs), 0) FROM pg_stat_get_backend_io(pg_backend_pid()) WHERE object = 'wal'"
+    return int(await store.pool.fetchval(query))
+
+
+def _parking(at: float) -> Park:
+    return Park(("m-parked", "sink", "all"), {"type": "track"}, 1, "TIMEOUT", "timed out", at + 60, at + 3600, at)
+
+
+@pytest.mark.parametrize(
+    "settling",
+    [
+        lambda ids, at: [MarkDelivered(("m1", "d", "s"), at), Ack(ids[0]), MarkDelivered(("m2", "d", "s"), at), Ack(ids[1])],
+        lambda ids, at: [MarkDelivered(("m1", "d", "s"), at), Ack(ids[0]), _parking(at), Ack(ids[1])],
+    ],
+    ids=["delivered: one statement", "delivered and parked: a transaction"],
+)
+async def test_settling_does_not_wait_for_the_disk_and_accepting_does(
+    postgres: PostgresServer, settling: Callable[[list[int], float], list[Operation]]
+) -> None:
+    async with open_store(postgres.url(pool_size="1")) as store:
+        await store.accept([("u1", "{}"), ("u2", "{}")], time.time())
+        ids = [event.id for event in await store.claim_inbox("w", range(256), 10)]
+        before = await _wal_fsyncs(store)
+        await store.apply(settling(ids, time.time()))
+        assert await _wal_fsyncs(store) == before
+        assert await store.inbox_depth() == 0
+        await store.accept([("u3", "{}")], time.time())
+        assert await _wal_fsyncs(store) == before + 1
