@@ -11,7 +11,10 @@ takes a fair share (the partitions divided by the live delivery processes) of th
 holds or whose holder stopped renewing, and gives back what exceeds its share once the events
 it has in flight for them are settled, so that a process joining gets work at once and a
 process dying loses nothing: when its leases expire, the others take its partitions, with the
-events it had claimed and not settled.
+events it had claimed and not settled. Between renewals it counts the live delivery processes
+every second (one read): when one joined or left, it renews at once, and while it holds less
+than its share it takes what has been given back, so a process joining gets its share within
+about a second, not at the next renewals.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ __all__ = ["partition_of", "Leases", "process_name", "DEFAULT_LEASE"]
 logger = logging.getLogger("destkit.state")
 
 DEFAULT_LEASE = 30.0
+#: Seconds between two counts of the live delivery processes, between renewals.
+BALANCE_EVERY = 1.0
 
 
 def partition_of(person: str, partitions: int = PARTITIONS) -> int:
@@ -56,10 +61,13 @@ class Leases:
         role: str = "delivery",
         lease: float = DEFAULT_LEASE,
         clock: Callable[[], float] = time.monotonic,
+        balance_every: float = BALANCE_EVERY,
     ) -> None:
         self.store = store
         self.role = role
         self.lease = lease
+        self.balance_every = balance_every
+        self._workers = 0  # live delivery processes at the last renewal
         self.owner = process_name(role)
         self.clock = clock
         self.owned: set[int] = set()
@@ -107,13 +115,10 @@ class Leases:
         self.releasing &= held
         if not self.takes_partitions:
             return
-        workers = max(1, await self.store.live_workers(self.lease))
-        fair = math.ceil(PARTITIONS / workers)
+        self._workers = max(1, await self.store.live_workers(self.lease))
+        fair = self._fair_share()
         if len(self.owned) < fair:
-            gained = await self.store.acquire_partitions(self.owner, fair - len(self.owned), self.lease)
-            self.owned.update(gained)
-            if gained:
-                self.gained.set()
+            await self._take(fair - len(self.owned))
         elif len(self.owned) - len(self.releasing) > fair:
             keep = sorted(self.owned)[:fair]
             self.releasing = self.owned - set(keep)
@@ -123,21 +128,53 @@ class Leases:
             self.owned -= idle
             self.releasing -= idle
 
+    def _fair_share(self) -> int:
+        return math.ceil(PARTITIONS / self._workers)
+
+    async def _take(self, count: int) -> None:
+        gained = await self.store.acquire_partitions(self.owner, count, self.lease)
+        self.owned.update(gained)
+        if gained:
+            self.gained.set()
+
+    async def _balanced(self) -> bool:
+        """Between renewals: False when the live delivery processes changed (renew now); while
+        this process holds less than its share, it takes partitions given back meanwhile."""
+        if not self.takes_partitions:
+            return True
+        if max(1, await self.store.live_workers(self.lease)) != self._workers:
+            return False
+        if len(self.owned) < self._fair_share() and self.valid():
+            await self._take(self._fair_share() - len(self.owned))
+        return True
+
     async def keep(self, stop: asyncio.Event) -> None:
-        """Renew every third of the lease (sooner when a partition can be given back) until
-        ``stop``; a failed renewal is logged and tried again, and meanwhile nothing new is claimed."""
+        """Renew every third of the lease until ``stop``, sooner when a partition can be given
+        back or the live delivery processes changed; a failed renewal is logged and tried again,
+        and meanwhile nothing new is claimed."""
         while not stop.is_set():
             try:
                 await self.renew()
             except Exception as exc:  # the store may be unreachable for a while: keep trying
                 logger.error("could not renew leases in the state store: %s", exc)
             self._idle.clear()
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._idle.wait())]
-            try:
-                await asyncio.wait(waits, timeout=self.lease / 3, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiting in waits:
-                    waiting.cancel()
+            await self._until_renewal(stop)
+
+    async def _until_renewal(self, stop: asyncio.Event) -> None:
+        """Wait a third of the lease, counting the live processes every ``balance_every`` seconds;
+        return sooner on ``stop``, when a partition can be given back, or when they changed."""
+        due = self.clock() + self.lease / 3
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._idle.wait())]
+        try:
+            while (left := due - self.clock()) > 0:
+                done, _ = await asyncio.wait(waits, timeout=min(left, self.balance_every), return_when=asyncio.FIRST_COMPLETED)
+                if done or self.clock() >= due or not await self._balanced():
+                    return
+        except Exception:  # the store may be unreachable: the renewal says so
+            return
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def retire(self) -> None:
         """Give everything back at once (a clean stop)."""

@@ -76,3 +76,23 @@ async def test_a_clean_stop_frees_everything_at_once(store: StateStore) -> None:
     await leaving.retire()
     await staying.renew()
     assert len(staying.owned) == PARTITIONS
+
+
+async def test_a_process_joining_gets_its_share_long_before_the_next_renewal(store: StateStore) -> None:
+    # Leases renewed every 10 s: the joining process waited for two renewals, the first
+    # process's and its own, while the first delivered everything alone.
+    stop = asyncio.Event()
+    first = Leases(store, lease=30, balance_every=0.1)
+    keeping = [asyncio.create_task(first.keep(stop))]
+    try:
+        while len(first.owned) < PARTITIONS:
+            await asyncio.sleep(0.01)
+        second = Leases(store, lease=30, balance_every=0.1)
+        keeping.append(asyncio.create_task(second.keep(stop)))
+        async with asyncio.timeout(3):
+            while len(second.owned) < PARTITIONS // 2:
+                await asyncio.sleep(0.01)
+        assert len(first.owned) == PARTITIONS // 2 and not first.owned & second.owned
+    finally:
+        stop.set()
+        await asyncio.gather(*keeping)
