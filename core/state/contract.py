@@ -119,7 +119,9 @@ class StateStore(ABC):
     async def claim_inbox(self, owner: str, partitions: Collection[int], limit: int) -> list[InboxEvent]:
         """The oldest events of ``partitions`` that ``owner`` has not claimed yet, up to
         ``limit``, in inbox order, now claimed by ``owner``. Only the holder of a partition's
-        lease should call this for it; claims by an owner that is gone mean nothing."""
+        lease should call this for it; claims by an owner that is gone mean nothing. A claim
+        lasts until the event is acknowledged, its partition is released, or its owner retires
+        (claims are kept by the process, :mod:`~destkit.state.claims`)."""
 
     @abstractmethod
     async def inbox_depth(self) -> int:

@@ -3,8 +3,10 @@
 The driver is asyncpg (``benchmarks/state_drivers.py``: it stores a 100-event batch about
 three times faster than psycopg 3 here, and claims and settles as fast). A pool of connections
 serves the process; leases are measured by the server's clock, so machines whose clocks differ
-still agree on who holds what; claims skip rows another process has locked (``FOR UPDATE SKIP
-LOCKED``); accepted events are announced with ``NOTIFY`` so idle workers start at once.
+still agree on who holds what; claims of partitions and parked deliveries skip rows another
+process has locked (``FOR UPDATE SKIP LOCKED``), and claims of inbox events are kept in the
+process (:mod:`~destkit.state.claims`); accepted events are announced with ``NOTIFY`` so idle
+workers start at once.
 
 The tables live in their own schema (``destkit`` unless the URL says ``?schema=NAME``), so a
 database can hold several stores. ``?pool_size=N`` sets the pool's size (10 by default).
@@ -22,6 +24,7 @@ from typing import Any
 import asyncpg
 
 from . import migrations
+from .claims import InboxClaims
 from .contract import StateError, StateStore, purpose_clash
 from .locations import PostgreSQLLocation
 from .partitions import partition_of
@@ -64,6 +67,7 @@ class PostgreSQLStore(StateStore):
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._channel = f"destkit_inbox_{where.schema}"
+        self._claims = InboxClaims()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -180,11 +184,12 @@ class PostgreSQLStore(StateStore):
         if single is not None:  # the usual group: one round trip, its own transaction
             statement, arguments = single
             await self.pool.execute(statement, *arguments)
-            return
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SET LOCAL synchronous_commit = off")
-            for kind, run in runs_of_one_kind(operations):
-                await APPLY[kind](conn, run)
+        else:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute("SET LOCAL synchronous_commit = off")
+                for kind, run in runs_of_one_kind(operations):
+                    await APPLY[kind](conn, run)
+        self._claims.applied(operations)
 
     # --- parked deliveries ----------------------------------------------------------------------
 
@@ -244,15 +249,17 @@ class PostgreSQLStore(StateStore):
     async def claim_inbox(self, owner: str, partitions: Collection[int], limit: int) -> list[InboxEvent]:
         if not partitions or limit <= 0:
             return []
-        rows = await self.pool.fetch(
-            "UPDATE inbox SET claimed_by = $1 WHERE id IN (SELECT id FROM inbox WHERE partition_id = ANY($2::int[])"
-            " AND claimed_by IS DISTINCT FROM $1 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)"
-            " RETURNING id, partition_id, received_at, event",
-            owner,
-            list(partitions),
-            limit,
-        )
-        return sorted((InboxEvent(*row) for row in rows), key=lambda event: event.id)
+        async with self._claims.lock:
+            rows = await self.pool.fetch(
+                "SELECT id, partition_id, received_at, event FROM inbox WHERE partition_id = ANY($1::int[])"
+                " AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $3",
+                list(partitions),
+                self._claims.held(owner),
+                limit,
+            )
+            claimed = [InboxEvent(*row) for row in rows]
+            self._claims.add(owner, claimed)
+        return claimed
 
     async def inbox_depth(self) -> int:
         return int(await self.pool.fetchval("SELECT COUNT(*) FROM inbox"))
@@ -305,6 +312,7 @@ class PostgreSQLStore(StateStore):
                 owner,
                 list(partitions),
             )
+            self._claims.release(owner, set(partitions))
 
     async def live_workers(self, lease: float) -> int:
         query = f"SELECT COUNT(*) FROM workers WHERE role = 'delivery' AND heartbeat_at >= {NOW} - $1"
@@ -315,6 +323,7 @@ class PostgreSQLStore(StateStore):
             await conn.execute("UPDATE partitions SET owner = NULL, lease_until = NULL WHERE owner = $1", owner)
             await conn.execute("UPDATE parked SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1", owner)
             await conn.execute("DELETE FROM workers WHERE worker = $1", owner)
+        self._claims.retire(owner)
 
     # --- profiles -------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from ..events import ordering_key
 from . import migrations
+from .claims import InboxClaims
 from .contract import StateError, StateStore, purpose_clash
 from .partitions import partition_of
 from .records import (
@@ -104,6 +105,7 @@ class SQLiteStore(StateStore):
         self._db: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._lock_file: int | None = None
+        self._claims = InboxClaims()
 
     # --- the thread -----------------------------------------------------------------------------
 
@@ -247,6 +249,7 @@ class SQLiteStore(StateStore):
     async def apply(self, operations: Sequence[Operation]) -> None:
         if operations:
             await self._run(self._apply, operations)
+            self._claims.applied(operations)
 
     def _apply(self, operations: Sequence[Operation]) -> None:
         with self._transaction() as db:
@@ -323,17 +326,18 @@ class SQLiteStore(StateStore):
     async def claim_inbox(self, owner: str, partitions: Collection[int], limit: int) -> list[InboxEvent]:
         if not partitions or limit <= 0:
             return []
-        return await self._run(self._claim_inbox, owner, list(partitions), limit)
+        async with self._claims.lock:
+            claimed = await self._run(self._unclaimed, list(partitions), self._claims.held(owner), limit)
+            self._claims.add(owner, claimed)
+        return claimed
 
-    def _claim_inbox(self, owner: str, partitions: list[int], limit: int) -> list[InboxEvent]:
-        with self._transaction() as db:
-            rows = db.execute(
-                "UPDATE inbox SET claimed_by = ? WHERE id IN (SELECT id FROM inbox WHERE partition_id IN"
-                f" ({_placeholders(partitions)}) AND claimed_by IS NOT ? ORDER BY id LIMIT ?)"
-                " RETURNING id, partition_id, received_at, event",
-                (owner, *partitions, owner, limit),
-            ).fetchall()
-        return sorted((InboxEvent(*row) for row in rows), key=lambda event: event.id)
+    def _unclaimed(self, partitions: list[int], held: list[int], limit: int) -> list[InboxEvent]:
+        rows = self.db.execute(
+            f"SELECT id, partition_id, received_at, event FROM inbox WHERE partition_id IN ({_placeholders(partitions)})"
+            f" AND id NOT IN ({_placeholders(held)}) ORDER BY id LIMIT ?",
+            (*partitions, *held, limit),
+        )
+        return [InboxEvent(*row) for row in rows]
 
     async def inbox_depth(self) -> int:
         return await self._count("inbox")
@@ -378,6 +382,7 @@ class SQLiteStore(StateStore):
                 f" WHERE owner = ? AND partition_id IN ({_placeholders(wanted)})"
             )
             await self._run(lambda: self.db.execute(query, (owner, *wanted)))
+            self._claims.release(owner, set(wanted))
 
     async def live_workers(self, lease: float) -> int:
         query = "SELECT COUNT(*) FROM workers WHERE role = 'delivery' AND heartbeat_at >= ?"
@@ -385,6 +390,7 @@ class SQLiteStore(StateStore):
 
     async def retire(self, owner: str) -> None:
         await self._run(self._retire, owner)
+        self._claims.retire(owner)
 
     def _retire(self, owner: str) -> None:
         with self._transaction() as db:

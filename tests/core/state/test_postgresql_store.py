@@ -98,11 +98,16 @@ async def test_statements_are_planned_with_their_arguments_as_tables_grow(postgr
         assert generic == 0
 
 
-async def _wal_fsyncs(store: StateStore) -> int:
-    """How often the store's one connection has waited for the write-ahead log to reach the disk."""
+#: How often the store's one connection waited for the write-ahead log to reach the disk, and
+#: how many records it wrote into it.
+WAL_FSYNCS = "SELECT COALESCE(SUM(fsyncs), 0) FROM pg_stat_get_backend_io(pg_backend_pid()) WHERE object = 'wal'"
+WAL_RECORDS = "SELECT wal_records FROM pg_stat_get_backend_wal(pg_backend_pid())"
+
+
+async def _own_statistic(store: StateStore, query: str) -> int:
+    """A statistic of the store's one connection, as of now (a ``?pool_size=1`` store)."""
     assert isinstance(store, PostgreSQLStore)
     await store.pool.execute("SELECT pg_stat_force_next_flush()")
-    query = "SELECT COALESCE(SUM(fsyncs), 0) FROM pg_stat_get_backend_io(pg_backend_pid()) WHERE object = 'wal'"
     return int(await store.pool.fetchval(query))
 
 
@@ -124,9 +129,17 @@ async def test_settling_does_not_wait_for_the_disk_and_accepting_does(
     async with open_store(postgres.url(pool_size="1")) as store:
         await store.accept([("u1", "{}"), ("u2", "{}")], time.time())
         ids = [event.id for event in await store.claim_inbox("w", range(256), 10)]
-        before = await _wal_fsyncs(store)
+        before = await _own_statistic(store, WAL_FSYNCS)
         await store.apply(settling(ids, time.time()))
-        assert await _wal_fsyncs(store) == before
+        assert await _own_statistic(store, WAL_FSYNCS) == before
         assert await store.inbox_depth() == 0
         await store.accept([("u3", "{}")], time.time())
-        assert await _wal_fsyncs(store) == before + 1
+        assert await _own_statistic(store, WAL_FSYNCS) == before + 1
+
+
+async def test_claiming_events_writes_nothing(postgres: PostgresServer) -> None:
+    async with open_store(postgres.url(pool_size="1")) as store:
+        await store.accept([("u1", "{}"), ("u2", "{}")], time.time())
+        before = await _own_statistic(store, WAL_RECORDS)
+        assert len(await store.claim_inbox("w", range(256), 10)) == 2
+        assert await _own_statistic(store, WAL_RECORDS) == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -165,6 +166,30 @@ async def test_claims_of_a_process_that_is_gone_are_taken_over(store: StateStore
     assert len(await store.claim_inbox("gone", everything, limit=10)) == 2
     taken = await store.claim_inbox("heir", everything, limit=10)
     assert [json.loads(e.event)["n"] for e in taken] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [lambda store: store.release_partitions("w", [partition_of("u1")]), lambda store: store.retire("w")],
+    ids=["partition given back", "process retired"],
+)
+async def test_a_claim_ends_when_its_partition_is_given_back_or_its_process_retires(
+    store: StateStore, ending: Callable[[StateStore], Awaitable[None]]
+) -> None:
+    # Events claimed for a partition given back while the claim was on its way are left to its
+    # next holder, which may be this process again.
+    await accept(store, ["u1", "u1"])
+    mine = [partition_of("u1")]
+    assert len(await store.claim_inbox("w", mine, limit=10)) == 2
+    await ending(store)
+    assert [json.loads(e.event)["n"] for e in await store.claim_inbox("w", mine, limit=10)] == [0, 1]
+
+
+async def test_claims_made_at_once_by_one_process_never_overlap(store: StateStore) -> None:
+    await accept(store, [f"u{n}" for n in range(40)])
+    pages = await asyncio.gather(*(store.claim_inbox("w", range(PARTITIONS), limit=7) for _ in range(6)))
+    ids = [event.id for page in pages for event in page]
+    assert len(ids) == len(set(ids)) == 40
 
 
 async def test_an_acknowledged_event_leaves_the_inbox(store: StateStore) -> None:
