@@ -307,12 +307,13 @@ class PostgreSQLStore(StateStore):
 
     async def release_partitions(self, owner: str, partitions: Collection[int]) -> None:
         if partitions:
-            await self.pool.execute(
-                "UPDATE partitions SET owner = NULL, lease_until = NULL WHERE owner = $1 AND partition_id = ANY($2::int[])",
-                owner,
-                list(partitions),
-            )
-            self._claims.release(owner, set(partitions))
+            async with self._claims.lock:  # after a claim on its way: the rows it took of them are let go too
+                await self.pool.execute(
+                    "UPDATE partitions SET owner = NULL, lease_until = NULL WHERE owner = $1 AND partition_id = ANY($2::int[])",
+                    owner,
+                    list(partitions),
+                )
+                self._claims.release(owner, set(partitions))
 
     async def live_workers(self, lease: float) -> int:
         query = f"SELECT COUNT(*) FROM workers WHERE role = 'delivery' AND heartbeat_at >= {NOW} - $1"

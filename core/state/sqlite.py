@@ -381,8 +381,9 @@ class SQLiteStore(StateStore):
                 "UPDATE partitions SET owner = NULL, lease_until = NULL"
                 f" WHERE owner = ? AND partition_id IN ({_placeholders(wanted)})"
             )
-            await self._run(lambda: self.db.execute(query, (owner, *wanted)))
-            self._claims.release(owner, set(wanted))
+            async with self._claims.lock:  # after a claim on its way: the rows it took of them are let go too
+                await self._run(lambda: self.db.execute(query, (owner, *wanted)))
+                self._claims.release(owner, set(wanted))
 
     async def live_workers(self, lease: float) -> int:
         query = "SELECT COUNT(*) FROM workers WHERE role = 'delivery' AND heartbeat_at >= ?"

@@ -185,6 +185,14 @@ async def test_a_claim_ends_when_its_partition_is_given_back_or_its_process_reti
     assert [json.loads(e.event)["n"] for e in await store.claim_inbox("w", mine, limit=10)] == [0, 1]
 
 
+async def test_a_partition_given_back_while_a_claim_is_on_its_way_lets_its_rows_go(store: StateStore) -> None:
+    await accept(store, ["u1"] * 3000)  # a claim that takes a while
+    mine = [partition_of("u1")]
+    await asyncio.gather(store.inbox_depth(), store.inbox_depth())  # connections ready for both at once
+    await asyncio.gather(store.claim_inbox("w", mine, limit=3000), store.release_partitions("w", mine))
+    assert len(await store.claim_inbox("w", mine, limit=3000)) == 3000
+
+
 async def test_claims_made_at_once_by_one_process_never_overlap(store: StateStore) -> None:
     await accept(store, [f"u{n}" for n in range(40)])
     pages = await asyncio.gather(*(store.claim_inbox("w", range(PARTITIONS), limit=7) for _ in range(6)))
