@@ -237,14 +237,16 @@ class PostgreSQLStore(StateStore):
     # --- the inbox ------------------------------------------------------------------------------
 
     async def accept(self, events: Sequence[tuple[str, str]], received_at: float) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO inbox (partition_id, received_at, event) SELECT unnest($1::int[]), $2, unnest($3::text[])",
-                [partition_of(person) for person, _ in events],
-                received_at,
-                [text for _, text in events],
-            )
-            await conn.execute("SELECT pg_notify($1, '')", self._channel)
+        # One statement, its own transaction (committed once on the disk): the notification
+        # goes out with the commit.
+        await self.pool.execute(
+            "WITH accepted AS (INSERT INTO inbox (partition_id, received_at, event)"
+            " SELECT unnest($1::int[]), $2, unnest($3::text[])) SELECT pg_notify($4, '')",
+            [partition_of(person) for person, _ in events],
+            received_at,
+            [text for _, text in events],
+            self._channel,
+        )
 
     async def claim_inbox(self, owner: str, partitions: Collection[int], limit: int) -> list[InboxEvent]:
         if not partitions or limit <= 0:
