@@ -153,11 +153,13 @@ class Leases:
         back or the live delivery processes changed; a failed renewal is logged and tried again,
         and meanwhile nothing new is claimed."""
         while not stop.is_set():
+            # Cleared before the round, not after it: a partition that fell idle while the round
+            # was giving others back is given back at once, not a third of a lease later.
+            self._idle.clear()
             try:
                 await self.renew()
             except Exception as exc:  # the store may be unreachable for a while: keep trying
                 logger.error("could not renew leases in the state store: %s", exc)
-            self._idle.clear()
             await self._until_renewal(stop)
 
     async def _until_renewal(self, stop: asyncio.Event) -> None:

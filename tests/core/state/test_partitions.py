@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Collection
+from typing import Any, cast
 
 import pytest
 
@@ -96,3 +98,39 @@ async def test_a_process_joining_gets_its_share_long_before_the_next_renewal(sto
     finally:
         stop.set()
         await asyncio.gather(*keeping)
+
+
+class _SettlingWhileReleasing:
+    """A store in which an event is settled while partitions are being given back, as a
+    delivery finishing at that moment would be."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self.settle: Callable[[], None] = lambda: None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def release_partitions(self, owner: str, partitions: Collection[int]) -> None:
+        self.settle()
+        self.settle = lambda: None
+        await self.store.release_partitions(owner, partitions)
+
+
+async def test_a_partition_that_falls_idle_while_others_are_given_back_is_given_back_too(store: StateStore) -> None:
+    settling = _SettlingWhileReleasing(store)
+    first = Leases(cast(StateStore, settling), lease=30, balance_every=0.1)
+    await first.renew()
+    busy = max(first.owned)  # among those it gives back when another process comes
+    first.started(busy)
+    settling.settle = lambda: first.settled(busy)
+    await Leases(store).renew()  # another process comes
+    stop = asyncio.Event()
+    keeping = asyncio.create_task(first.keep(stop))
+    try:
+        async with asyncio.timeout(3):  # not at the next renewal, 10 s later
+            while busy in first.owned:
+                await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await keeping
