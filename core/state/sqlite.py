@@ -332,10 +332,11 @@ class SQLiteStore(StateStore):
         return claimed
 
     def _unclaimed(self, partitions: list[int], held: list[int], limit: int) -> list[InboxEvent]:
+        # The claims held go as one JSON array: there may be more than a statement takes arguments.
         rows = self.db.execute(
             f"SELECT id, partition_id, received_at, event FROM inbox WHERE partition_id IN ({_placeholders(partitions)})"
-            f" AND id NOT IN ({_placeholders(held)}) ORDER BY id LIMIT ?",
-            (*partitions, *held, limit),
+            " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+            (*partitions, json.dumps(held), limit),
         )
         return [InboxEvent(*row) for row in rows]
 

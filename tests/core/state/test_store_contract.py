@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 
@@ -23,6 +24,7 @@ from destkit.state import (
     open_store,
     partition_of,
 )
+from destkit.state.sqlite import SQLiteStore
 
 EVENT = {"type": "identify", "messageId": "m1", "userId": "u1", "traits": {"plan": "pro", "name": "Zoë"}}
 KEY = ("m1", "target", "profiles")
@@ -191,6 +193,17 @@ async def test_a_partition_given_back_while_a_claim_is_on_its_way_lets_its_rows_
     await asyncio.gather(store.inbox_depth(), store.inbox_depth())  # connections ready for both at once
     await asyncio.gather(store.claim_inbox("w", mine, limit=3000), store.release_partitions("w", mine))
     assert len(await store.claim_inbox("w", mine, limit=3000)) == 3000
+
+
+async def test_a_process_can_hold_more_claims_than_a_statement_takes_arguments(store: StateStore) -> None:
+    # A large runtime.concurrency keeps thousands of events claimed at once; SQLite builds take
+    # from 999 to 250,000 arguments in one statement: this one is held to the smallest.
+    if isinstance(store, SQLiteStore):
+        await store._run(lambda: store.db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999))
+    await accept(store, [f"u{n % 50}" for n in range(2001)])
+    everything = list(range(PARTITIONS))
+    assert len(await store.claim_inbox("w", everything, limit=2000)) == 2000
+    assert len(await store.claim_inbox("w", everything, limit=10)) == 1
 
 
 async def test_claims_made_at_once_by_one_process_never_overlap(store: StateStore) -> None:
