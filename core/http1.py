@@ -82,7 +82,8 @@ class Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self._waiter = waiter = loop.create_future()
         self._request = request
-        self._parser = httptools.HttpResponseParser(self)
+        if self._parser is None:  # one parser per connection; a new one only after a HEAD answer
+            self._parser = httptools.HttpResponseParser(self)
         self._head_only = request.method == "HEAD"
         self._reusable = False
         self._reset_answer()
