@@ -9,8 +9,8 @@ bare aiohttp client, httpx's own transport and the httpx-aiohttp adapter it is t
   name, value or URL can split it), then written in one piece with the body, with the body's
   length; never chunked;
 - the answer is read whole, bounded (``max_answer_bytes`` for the body, 64 KB and 200 headers
-  for the head), within the request's ``read`` timeout counted from the request being sent;
-  bodies stay as sent: httpx decodes gzip and the rest when the plugin reads them;
+  for the head), within the request's ``read`` timeout (``default_timeout`` when it names none)
+  counted from the request being sent; bodies stay as sent: httpx decodes gzip and the rest when the plugin reads them;
 - at most ``max_connections`` requests at once, across hosts; the others wait in turn, up to
   the ``pool`` timeout; idle connections are reused newest first, for ``keepalive_expiry``
   seconds;
@@ -59,10 +59,12 @@ class Transport(httpx.AsyncBaseTransport):
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         *,
         keepalive_expiry: float = 15.0,
+        default_timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.max_connections = max_connections
         self.keepalive_expiry = keepalive_expiry
+        self.default_timeout = default_timeout
         self.limits = AnswerLimits(max_body_bytes=max_answer_bytes)
         self._ssl = ssl_context
         self._in_use = Slots(max_connections)
@@ -81,7 +83,8 @@ class Transport(httpx.AsyncBaseTransport):
         try:
             connection = self._idle_connection(origin) or await self._connect(origin, timeouts.get("connect"), request)
             try:
-                answer = await connection.exchange(request, head, body, timeouts.get("read"))
+                within = timeouts.get("read") or self.default_timeout  # an answer is never awaited unbounded
+                answer = await connection.exchange(request, head, body, within)
             except BaseException:
                 self._open -= 1  # the exchange closed it
                 raise
@@ -161,7 +164,9 @@ def _origin(request: httpx.Request) -> Origin:
     url = request.url
     scheme = url.scheme
     if scheme not in _DEFAULT_PORTS:
-        raise httpx.UnsupportedProtocol(f"only http and https URLs can be requested, not {scheme or 'a relative URL'}")
+        raise httpx.UnsupportedProtocol(
+            f"only http and https URLs can be requested, not {scheme or 'a relative URL'}", request=request
+        )
     if not url.host:
         raise httpx.UnsupportedProtocol(f"the URL {url} names no host", request=request)
     return scheme, url.host, url.port or _DEFAULT_PORTS[scheme]

@@ -315,3 +315,13 @@ def test_any_answer_bytes_end_as_an_answer_or_a_transport_error(pieces: list[byt
             assert 100 <= response.status_code <= 999
 
     asyncio.run(scenario())
+
+
+async def test_an_answer_is_awaited_for_a_bounded_time_even_when_the_request_names_none() -> None:
+    async def silent(server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    async with raw_server(silent) as server, Transport(default_timeout=0.2) as transport:
+        with pytest.raises(httpx.ReadTimeout):
+            async with asyncio.timeout(5):
+                await transport.handle_async_request(httpx.Request("GET", f"{server.url}/in"))
