@@ -24,7 +24,7 @@ from pydantic_core import from_json
 
 from .errors import EventJSONError
 
-__all__ = ["parse_event_json", "EventJSONError", "MAX_DEPTH"]
+__all__ = ["parse_event_json", "read_json", "check_limits", "EventJSONError", "MAX_DEPTH"]
 
 #: the deepest nesting of objects and arrays an event may have (the event object itself is level 1)
 MAX_DEPTH = 64
@@ -34,10 +34,20 @@ _SURROGATE = ("surrogate", "hex escape")
 
 def parse_event_json(data: bytes) -> Any:
     """The value of the JSON document ``data``, refused (:class:`EventJSONError`) unless strict JSON within limits."""
+    return check_limits(read_json(data))
+
+
+def read_json(data: bytes) -> Any:
+    """The value of ``data`` read as strict JSON, refused (:class:`EventJSONError`) when it is
+    not; its depth and numbers are not checked yet (:func:`check_limits` does)."""
     try:
-        value = from_json(data, allow_inf_nan=False)
+        return from_json(data, allow_inf_nan=False)
     except ValueError as exc:
         raise _explain(data, str(exc)) from None
+
+
+def check_limits(value: Any) -> Any:
+    """``value``, refused (:class:`EventJSONError`) when it nests past MAX_DEPTH or holds a number that is not finite."""
     if not _within_limits(value):
         _check_tree(value)  # the slow walk, which names the spot
     return value

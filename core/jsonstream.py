@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from .eventjson import EventJSONError, parse_event_json
-from .lines import Line, SourceError, event_line
+from .lines import Keep, Line, SourceError, event_line
 
 __all__ = ["read_json_document"]
 
@@ -44,6 +44,7 @@ class _Reader:
         self.line = 1
         self.line_start = 0  # the stream position where the current line starts
         self.eof = False
+        self.items = 0  # events read so far (kept or not)
 
     def more(self) -> bool:
         if self.eof:
@@ -157,22 +158,18 @@ class _Scan:
                 return index
 
 
-def read_json_document(stream: IO[bytes], limit: int) -> Iterator[Line]:
-    """The events of a ``.json`` array or Segment batch, each as a :class:`Line` (its line number where it starts)."""
+def read_json_document(stream: IO[bytes], limit: int, keep: Keep | None = None) -> Iterator[Line]:
+    """The events of a ``.json`` array or Segment batch, each as a :class:`Line` (its line number
+    where it starts); with ``keep``, those it keeps (:mod:`destkit.lines`)."""
     reader = _Reader(stream)
-    read_any = False
     try:
         first = reader.peek()
         if first == b"[":
             reader.take(1)
-            for item in _items(reader, limit):
-                read_any = True
-                yield item
+            yield from _items(reader, limit, keep)
         elif first == b"{":
             reader.take(1)
-            for item in _batch(reader, limit):
-                read_any = True
-                yield item
+            yield from _batch(reader, limit, keep)
         elif first:
             raise SourceError('a .json input is an array of events or a Segment batch {"batch": [...]}')
         else:
@@ -180,12 +177,13 @@ def read_json_document(stream: IO[bytes], limit: int) -> Iterator[Line]:
         if reader.peek():
             raise _Frame(f"expected the end of the input at {reader.where()}, found more")
     except _Frame as exc:
-        if not read_any:
+        if not reader.items:
             raise SourceError(f"not a JSON document of events: {exc}") from None
-        yield Line(reader.line, problem=f"not JSON: {exc}; the rest of the input cannot be read")
+        if keep is None or keep(reader.line, None):
+            yield Line(reader.line, problem=f"not JSON: {exc}; the rest of the input cannot be read")
 
 
-def _items(reader: _Reader, limit: int) -> Iterator[Line]:
+def _items(reader: _Reader, limit: int, keep: Keep | None) -> Iterator[Line]:
     """The array's items, once its ``[`` is taken; ends after its ``]``."""
     if reader.peek() == b"]":
         reader.take(1)
@@ -194,12 +192,15 @@ def _items(reader: _Reader, limit: int) -> Iterator[Line]:
         reader.peek()
         line = reader.line
         data, size = reader.value(limit)
-        yield event_line(line, data, size, limit)
+        reader.items += 1
+        item = event_line(line, data, size, limit, keep)
+        if item is not None:
+            yield item
         if reader.expect(b",]", "',' or ']' after an event") == b"]":
             return
 
 
-def _batch(reader: _Reader, limit: int) -> Iterator[Line]:
+def _batch(reader: _Reader, limit: int, keep: Keep | None) -> Iterator[Line]:
     """The events of ``{"batch": [...], ...}``, once its ``{`` is taken; other members are checked and skipped."""
     found = False
     if reader.peek() == b"}":
@@ -217,7 +218,7 @@ def _batch(reader: _Reader, limit: int) -> Iterator[Line]:
             if key == "batch" and reader.peek() == b"[":
                 found = True
                 reader.take(1)
-                yield from _items(reader, limit)
+                yield from _items(reader, limit, keep)
             else:
                 reader.value(0)
             if reader.expect(b",}", "',' or '}' after a member") == b"}":

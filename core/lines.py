@@ -7,18 +7,26 @@ stays flat whatever the input, a 1 GiB line included, and the lines after it are
 
 :func:`event_line` turns one event's bytes into a :class:`Line`: the event, or the problem
 with it (over the size limit, or refused by :func:`~destkit.eventjson.parse_event_json`).
+
+A reader given a :data:`Keep` yields only the lines it keeps: it is asked about each line with
+the line's number and its JSON value (None for a line that is not JSON or is over the limit),
+before the value's limits are checked, so the lines it refuses cost one parse and nothing more
+(a replay's process skips the other processes' lines this way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 from .errors import DestkitError
-from .eventjson import EventJSONError, parse_event_json
+from .eventjson import EventJSONError, check_limits, read_json
 
-__all__ = ["Line", "SourceError", "bounded_lines", "event_line", "kind_of"]
+__all__ = ["Line", "SourceError", "Keep", "bounded_lines", "event_line", "kind_of"]
+
+#: Whether a reader yields a line, told its number and its JSON value (None when it has none).
+Keep = Callable[[int, Any], bool]
 
 _SKIP = 1 << 16  # how much of an overlong line is read (and dropped) at a time
 
@@ -57,12 +65,21 @@ def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | 
         yield number, None, size - raw.endswith(b"\n")
 
 
-def event_line(number: int, data: bytes | None, size: int, limit: int) -> Line:
-    """The :class:`Line` of one event's bytes (``None`` when the reader dropped them for being over ``limit``)."""
+def event_line(number: int, data: bytes | None, size: int, limit: int, keep: Keep | None = None) -> Line | None:
+    """The :class:`Line` of one event's bytes (``None`` when the reader dropped them for being
+    over ``limit``); None when ``keep`` refuses it."""
     if data is None or size > limit:
+        if keep is not None and not keep(number, None):
+            return None
         return Line(number, problem=f"event is {size:,} bytes; the limit is {limit:,} ({limit // 1024} KB)")
     try:
-        event = parse_event_json(data)
+        value = read_json(data)
+    except EventJSONError as exc:
+        return Line(number, problem=str(exc)) if keep is None or keep(number, None) else None
+    if keep is not None and not keep(number, value):
+        return None
+    try:
+        event = check_limits(value)
     except EventJSONError as exc:
         return Line(number, problem=str(exc))
     if not isinstance(event, dict):

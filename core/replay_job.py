@@ -3,7 +3,9 @@ store, a summary, a spool of results, and a clean stop.
 
 A share (``shard`` of ``shards``) is the events whose person falls in it (a stable hash of
 ``userId``, else ``anonymousId``), so that several processes replaying one file keep each
-person's events in order; a line that is not an event falls in the share of its line number.
+person's events in order; a line that is not a JSON object falls in the share of its line
+number. Each process reads the whole file, and parses each line once: another share's line
+goes no further.
 
 Stopping: on the first SIGINT or SIGTERM the job reads no more lines and lets the deliveries in
 flight finish within ``grace`` seconds; on a second one (or when the grace runs out) it abandons
@@ -19,11 +21,11 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .config import Config
 from .durable import Durable
@@ -76,12 +78,13 @@ class JobResult:
     state: str | None = None
 
 
-def share_of(line: Line, shards: int) -> int:
-    if shards == 1:
-        return 0
-    if isinstance(line.event, dict):
-        return partition_of(ordering_key(line.event)) % shards
-    return line.line % shards
+def share_of(number: int, value: Any, shards: int) -> int:
+    """The share of the line ``number`` whose JSON value is ``value`` (None when it has none): an
+    object's person (a stable hash), else the line's number. An object that is not a valid event
+    still goes by its person, so the processes agree on it without checking it first."""
+    if isinstance(value, dict):
+        return partition_of(ordering_key(value)) % shards
+    return number % shards
 
 
 @dataclass
@@ -143,7 +146,7 @@ async def _run(job: ReplayJob, on_result: OnResult | None, on_position: Callable
             await stack.enter_async_context(runtime)
             delivery = Delivery(runtime, outcome, window, durable, commits)
             position = _position_of(stream) if on_position is not None else None
-            lines = _chunks(_mine(read_events(stream, job.fmt), job, settled), stopping, position, on_position)
+            lines = _chunks(_mine(stream, job, settled), stopping, position, on_position)
             sending = asyncio.create_task(deliver_chunks(lines, delivery))
             _stop_on_signals(sending, stopping, result, job.grace)
             try:
@@ -162,16 +165,15 @@ async def _run(job: ReplayJob, on_result: OnResult | None, on_position: Callable
     return result
 
 
-def _mine(lines: Iterable[Line], job: ReplayJob, settled: _Settled) -> Iterator[Line]:
-    """The lines of this job's share, from ``from_line`` on; every line read is noted, a line of
-    another share being settled at once (as far as this process goes)."""
-    for line in lines:
-        if line.line < job.from_line:
-            continue
+def _mine(stream: IO[bytes], job: ReplayJob, settled: _Settled) -> Iterator[Line]:
+    """The lines of this job's share, from ``from_line`` on, each noted as read. The reader skips
+    the other shares' lines, and those before ``from_line``, as soon as it has parsed them."""
+
+    def keep(number: int, value: Any) -> bool:
+        return number >= job.from_line and (job.shards == 1 or share_of(number, value, job.shards) == job.shard)
+
+    for line in read_events(stream, job.fmt, keep if job.shards > 1 or job.from_line > 1 else None):
         settled.reading(line.line)
-        if share_of(line, job.shards) != job.shard:
-            settled.settled(line.line)
-            continue
         yield line
 
 

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import IO, Literal
 
 from .jsonstream import read_json_document
-from .lines import Line, SourceError, bounded_lines, event_line
+from .lines import Keep, Line, SourceError, bounded_lines, event_line
 
-__all__ = ["Line", "SourceError", "read_events", "open_source", "MAX_EVENT_BYTES", "Format"]
+__all__ = ["Line", "SourceError", "Keep", "read_events", "open_source", "MAX_EVENT_BYTES", "Format"]
 
 MAX_EVENT_BYTES = 32 * 1024  # the Segment tracking API's limit for one event
 Format = Literal["jsonl", "json"]
@@ -60,32 +60,28 @@ def open_source(path: str, fmt: Format | None = None) -> tuple[IO[bytes], Format
     return raw, chosen
 
 
-def read_events(stream: IO[bytes], fmt: Format = "jsonl") -> Iterator[Line]:
-    """Every event of ``stream``, in order. A corrupt gzip ends the stream with a problem line."""
-    reader = _jsonl if fmt == "jsonl" else _json_document
+def read_events(stream: IO[bytes], fmt: Format = "jsonl", keep: Keep | None = None) -> Iterator[Line]:
+    """Every event of ``stream``, in order (those ``keep`` keeps, when given: see :mod:`destkit.lines`).
+    A corrupt gzip ends the stream with a problem line."""
     last = 0
     try:
-        for item in reader(stream):
+        for item in _jsonl(stream, keep) if fmt == "jsonl" else read_json_document(stream, MAX_EVENT_BYTES, keep):
             last = item.line
             yield item
     except (EOFError, OSError, zlib.error) as exc:
-        yield Line(last + 1, problem=f"input ends here: the compressed data is damaged ({type(exc).__name__}: {exc})")
+        if keep is None or keep(last + 1, None):
+            yield Line(last + 1, problem=f"input ends here: the compressed data is damaged ({type(exc).__name__}: {exc})")
 
 
-def _jsonl(stream: IO[bytes]) -> Iterator[Line]:
+def _jsonl(stream: IO[bytes], keep: Keep | None) -> Iterator[Line]:
     # The reader allows one byte over the limit for a line's "\r"; the event itself is held to it.
     for number, raw, size in bounded_lines(stream, MAX_EVENT_BYTES + 1):
-        if raw is None:
-            yield event_line(number, None, size, MAX_EVENT_BYTES)
+        text = raw.strip() if raw is not None else None
+        if text == b"":
             continue
-        text = raw.strip()
-        if not text:
+        line = event_line(number, text, size if text is None else len(text), MAX_EVENT_BYTES, keep)
+        if line is None:
             continue
-        line = event_line(number, text, len(text), MAX_EVENT_BYTES)
-        if line.problem is not None and line.problem.startswith("not JSON") and not raw.endswith(b"\n"):
+        if line.problem is not None and line.problem.startswith("not JSON") and raw is not None and not raw.endswith(b"\n"):
             line = Line(number, problem=f"truncated last line: no newline at the end and {line.problem}")
         yield line
-
-
-def _json_document(stream: IO[bytes]) -> Iterator[Line]:
-    return read_json_document(stream, MAX_EVENT_BYTES)

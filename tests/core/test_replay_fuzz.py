@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from destkit.cli import cli
+from destkit.events import ordering_key
+from destkit.replay_job import share_of
 from destkit.sources import MAX_EVENT_BYTES, SourceError, read_events
 from destkit.testing import make_event
 
@@ -47,6 +49,15 @@ _hostile_lines = st.one_of(
     _one_line_bytes(64),
     st.builds(lambda size: b'{"pad": "' + b"x" * size + b'"}', st.integers(MAX_EVENT_BYTES - 16, 3 * MAX_EVENT_BYTES)),
     st.sampled_from([b"{", b"[", b'{"type": "track"', b"}", b"]]", b'"\\', b"\x00", b"\r", b"\xef\xbb\xbf{}"]),
+    # Someone's events, good or not (too deep to be one: still theirs, to decide whose share it is).
+    st.builds(
+        lambda person, key, depth: json.dumps({"type": "track", key: person, "n": _nested(depth, "array").decode()}).encode()
+        if depth < 70
+        else b'{"' + key.encode() + b'": "' + person.encode() + b'", "n": ' + _nested(depth, "array") + b"}",
+        st.sampled_from(["ann", "bo", "cy"]),
+        st.sampled_from(["userId", "anonymousId"]),
+        st.sampled_from([1, 80]),
+    ),
 )
 _files = st.lists(_hostile_lines, min_size=1, max_size=12)
 
@@ -67,6 +78,31 @@ def test_every_line_of_a_jsonl_file_comes_out_once(lines: list[bytes], compress:
     read = list(read_events(gzip.GzipFile(fileobj=stream) if compress else stream, "jsonl"))  # type: ignore[arg-type]
     assert [line.line for line in read] == _nonblank(lines)
     assert all((line.event is None) != (line.problem is None) for line in read)
+
+
+@FUZZ
+@given(_files, st.sampled_from(["jsonl", "json"]))
+def test_the_shares_of_a_file_read_each_line_once_and_each_persons_events_in_one(lines: list[bytes], fmt: str) -> None:
+    data = _as_jsonl(lines) if fmt == "jsonl" else b"[" + b",\n".join(lines) + b"]"
+
+    def read(keep: Any = None) -> list[tuple[int, Any, str | None]]:
+        try:
+            return [(line.line, line.event, line.problem) for line in read_events(io.BytesIO(data), fmt, keep)]  # type: ignore[arg-type]
+        except SourceError as exc:
+            return [(0, None, str(exc))]  # refused as a whole: by every share alike
+
+    whole = read()
+    shares = [read(lambda number, value, k=k: share_of(number, value, 3) == k) for k in range(3)]
+    if whole[:1] and whole[0][0] == 0:
+        assert all(share == whole for share in shares)
+        return
+    assert sorted((line for share in shares for line in share), key=repr) == sorted(whole, key=repr)  # each in one share
+    people: dict[str, set[int]] = {}
+    for k, share in enumerate(shares):
+        for _, event, _ in share:
+            if event is not None:
+                people.setdefault(ordering_key(event), set()).add(k)
+    assert all(len(found) == 1 for found in people.values())
 
 
 @FUZZ
