@@ -218,8 +218,10 @@ def _stop_on_signals(sending: asyncio.Task[None], stopping: asyncio.Event, resul
         else:  # the second: at once (settled deliveries are still committed)
             sending.cancel()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
         loop.add_signal_handler(signum, stop, signum)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)  # a replay's process starts with them held back
 
 
 def _remove_handler(signum: int) -> None:

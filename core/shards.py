@@ -2,22 +2,30 @@
 person's events stay in order.
 
 Each process reads the whole file and delivers the events of its share (a stable hash of the
-person, :func:`~destkit.replay_job.share_of`), with its own runtime, commit group and spool of
-results, all on the one state store. The parent starts them, shows their combined progress,
-forwards each SIGINT or SIGTERM to them once (they run in a process group of their own, so a
-Ctrl-C on the terminal reaches only the parent), and merges their summaries into one.
+person, :mod:`destkit.replay_job`), with its own runtime, commit group and spool of results, all
+on the one state store. The parent starts them, shows their combined progress, forwards each
+SIGINT or SIGTERM to them once (they run in a process group of their own, so a Ctrl-C on the
+terminal reaches only the parent), and merges their summaries into one.
+
+On Linux, when the parent runs no other thread, the processes are forked: they start at once
+with what the parent has loaded, where a spawned process would import destkit and its
+dependencies again (half a second, which a replay of a few seconds would feel). Elsewhere, or
+with another thread running (forking then could copy a lock some thread holds), they are
+spawned.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import queue
 import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -28,7 +36,7 @@ from .outcome import OK_STATUSES, Outcome
 from .replay_job import JobResult, ReplayJob, run_job
 from .report import Summary
 
-__all__ = ["run_sharded", "Counts"]
+__all__ = ["run_sharded", "Counts", "start_method"]
 
 
 @dataclass(frozen=True)
@@ -41,21 +49,26 @@ class Counts:
     position: int
 
 
-def _share(
-    job: ReplayJob, events: Synchronized[int], failed: Synchronized[int], position: Synchronized[int], results: Any
-) -> None:
+#: The signals the parent forwards; held back while it starts the processes.
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _share(job: ReplayJob, events: Any, failed: Any, position: Any, results: Any) -> None:
+    """One process's share. ``events``, ``failed`` and ``position`` are shared counters that only
+    this process writes (so they need no lock) and the parent reads for its progress line."""
     os.setpgrp()  # out of the terminal's group: signals come from the parent, once each
+    for signum in _STOPS:  # a forked process has the parent's handlers; the job installs its own
+        signal.signal(signum, signal.SIG_DFL)
     tune_collector()
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if job.logs is not None:
         configure(job.logs)
 
     def counted(line: int, outcomes: list[Outcome]) -> None:
-        with events.get_lock():
-            events.value += 1
-        if any(outcome.status not in OK_STATUSES for outcome in outcomes):
-            with failed.get_lock():
+        events.value += 1
+        for outcome in outcomes:
+            if outcome.status not in OK_STATUSES:
                 failed.value += 1
+                break
 
     def read(bytes_read: int) -> None:
         position.value = bytes_read
@@ -72,10 +85,11 @@ def run_sharded(
     job: ReplayJob, workers: int, spools: list[Path | None], progress: Callable[[Counts], None] | None = None
 ) -> JobResult:
     """Run ``job`` as ``workers`` processes (``spools[k]`` holds share k's results) and merge them."""
-    context = multiprocessing.get_context("spawn")
-    events = [context.Value("q", 0) for _ in range(workers)]
-    failed = [context.Value("q", 0) for _ in range(workers)]
-    positions = [context.Value("q", 0) for _ in range(workers)]
+    forking = start_method() == "fork"
+    context = multiprocessing.get_context("fork") if forking else multiprocessing.get_context("spawn")
+    events = [context.Value("q", 0, lock=False) for _ in range(workers)]
+    failed = [context.Value("q", 0, lock=False) for _ in range(workers)]
+    positions = [context.Value("q", 0, lock=False) for _ in range(workers)]
     results = context.Queue()
     processes = [
         context.Process(
@@ -88,8 +102,7 @@ def run_sharded(
     received: dict[int, JobResult] = {}
     problems: list[str] = []
     with _forwarding(processes) as stopped_by:
-        for process in processes:
-            process.start()
+        _start(processes, forking)
         while len(received) + len(problems) < workers:
             if progress is not None:
                 read = min(v.value for v in positions)
@@ -109,6 +122,29 @@ def run_sharded(
         detail = "; ".join(problems) or f"share(s) {', '.join(map(str, lost))} exited with no result"
         raise RuntimeError(f"the replay's processes failed: {detail}")
     return _merged([received[k] for k in range(workers)], stopped_by)
+
+
+def start_method() -> str:
+    """How the processes start: forked on Linux when this process runs no other thread, else spawned."""
+    return "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
+
+
+def _start(processes: list[Any], forking: bool) -> None:
+    """Start the processes with the stop signals held back: one that comes meanwhile reaches the
+    parent once all have started (and it forwards it), and each process takes its own once its
+    job can stop gracefully (:func:`~destkit.replay_job.run_job` lets them through)."""
+    if forking:
+        # What a forked process would otherwise inherit and write a second time.
+        flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        gc.freeze()  # the objects loaded so far stay out of the collector's way: not copied on write
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        for process in processes:
+            process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
 
 
 def _merged(parts: list[JobResult], stopped_by: list[int]) -> JobResult:
@@ -133,7 +169,7 @@ def _forwarding(processes: list[Any]) -> Iterator[list[int]]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signum)
 
-    previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.signal(signum, forward) for signum in _STOPS}
     try:
         yield stopped_by
     finally:

@@ -286,7 +286,12 @@ class _Progress:
         self._shown = 0.0
 
     def __enter__(self) -> _Progress:
-        if self.enabled:
+        return self
+
+    def _start(self) -> None:
+        """Start the display at the first count: its refresh thread comes after the replay's
+        processes have started (a process is forked only while no other thread runs)."""
+        if self._live is None:
             from rich.progress import (
                 BarColumn,
                 Progress,
@@ -303,7 +308,6 @@ class _Progress:
             self._live = Progress(*columns, TimeElapsedColumn(), transient=True)
             self._live.start()
             self._task = self._live.add_task("starting", total=self.total)
-        return self
 
     def show(self, counts: Counts) -> None:
         if not self.enabled:
@@ -312,6 +316,7 @@ class _Progress:
         if now - self._shown < 0.1:
             return
         self._shown = now
+        self._start()
         rate = counts.events / max(now - self._started, 1e-9)
         description = f"{counts.events:,} events  {rate:,.0f}/s  {counts.failed:,} not delivered"
         self._live.update(self._task, description=description, completed=counts.position if self.total else None)

@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from destkit.shards import start_method
 from destkit.testing import LoopbackServer, RecordedRequest, Reply
 from tests.processes import DESTKIT
 
@@ -147,3 +150,45 @@ def test_standard_input_is_read_by_one_process(tmp_path: Path) -> None:
         [DESTKIT, "replay", "-", "--config", str(config), "--workers", "2"], capture_output=True, text=True, input=""
     )
     assert result.returncode == 2 and "standard input can be read by one process only" in result.stderr
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            if parent == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="processes are forked on Linux only")
+def test_the_processes_of_a_replay_are_forked_not_started_afresh(tmp_path: Path) -> None:
+    async def slow(request: RecordedRequest) -> Reply:
+        await asyncio.sleep(0.05)
+        return Reply(200, {})
+
+    with LoopbackServer(slow) as server:
+        args = [str(write_events(tmp_path)), "--config", str(write_config(tmp_path, server.url)), "--no-state"]
+        replay = start(*args, "--workers", "2", "--concurrency", "2")
+        wait_for_requests(server, 4)
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in _children(replay.pid)]
+        replay.terminate()
+        replay.communicate(timeout=30)
+    shares = [command for command in commands if b"replay" in command]
+    assert len(shares) == 2, commands  # a spawned process would run "python -c ... spawn_main ..." instead
+
+
+def test_a_replay_spawns_its_processes_while_another_thread_runs() -> None:
+    assert start_method() in ("fork", "spawn")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert start_method() == "spawn"  # forking could copy a lock that thread holds
+    finally:
+        release.set()
+        other.join()
