@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -42,16 +43,25 @@ def wait_up(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
 
 
 @contextlib.contextmanager
-def sink(latency_ms: float = 0.0) -> Iterator[str]:
-    """A webhook answering 200 (after ``latency_ms``), in a process of its own; yields its URL."""
+def sink(latency_ms: float = 0.0, pids: list[int] | None = None) -> Iterator[str]:
+    """A webhook answering 200 (after ``latency_ms``), in a process of its own; yields its URL
+    (and puts its process id in ``pids``, when given)."""
     port = free_port()
     process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("sink.py")), str(port), str(latency_ms)])
+    if pids is not None:
+        pids.append(process.pid)
     try:
         wait_up(f"http://127.0.0.1:{port}/", process)
         yield f"http://127.0.0.1:{port}/in"
     finally:
         process.terminate()
         process.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a running process has used so far (Linux: /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager

@@ -6,7 +6,8 @@
   event posted, with the state store (ledger and all) as replay keeps it by default, with
   ``--workers 1`` and ``--workers 2``, beside a bare aiohttp client posting the same lines at
   the same concurrency (32, the runtime's default) on the same loop (uvloop);
-- memory: the dry run on files of different sizes, to show it does not grow with the file.
+- memory: the dry run on files of different sizes, to show it does not grow with the file;
+- CPU: what one process and the sink use per event, and the bound it sets on two processes.
 
 Each figure is the median of the runs; peak memory is the replay process's own maximum RSS.
 
@@ -30,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import aiohttp
-from common import sink
+from common import cpu_seconds, sink
 
 from destkit.loops import run, tune_collector
 
@@ -48,8 +49,9 @@ def make_file(count: int, folder: Path) -> Path:
     return path
 
 
-def measure(args: list[str]) -> tuple[float, float, str]:
-    """Run destkit replay; return (events/s it reports, peak RSS in MB of that process, summary)."""
+def measure(args: list[str]) -> tuple[float, float, str, float]:
+    """Run destkit replay; return (events/s it reports, peak RSS in MB of that process, summary,
+    CPU seconds it and its processes used)."""
     stdout = subprocess.DEVNULL if "--dry-run" in args else subprocess.PIPE
     process = subprocess.Popen([DESTKIT, "replay", *args, "-q"], stdout=stdout, stderr=subprocess.PIPE)
     assert process.stderr is not None
@@ -62,7 +64,7 @@ def measure(args: list[str]) -> tuple[float, float, str]:
     if process.returncode not in (0, 1):
         raise SystemExit(f"replay failed ({process.returncode}): {err}")
     rate = float(re.search(r"rate=(\d+)/s", summary).group(1))  # type: ignore[union-attr]
-    return rate, usage.ru_maxrss / 1024, summary
+    return rate, usage.ru_maxrss / 1024, summary, usage.ru_utime + usage.ru_stime
 
 
 async def _bare(url: str, path: Path, concurrency: int) -> float:
@@ -118,20 +120,38 @@ def main() -> None:
 def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
     """Live replays to a loopback webhook, with the ledger, on one process and on two, beside
     the bare client posting the same lines at the same concurrency; the three alternate run by
-    run, so that a slower moment of the machine weighs on all of them."""
-    bare, one, two, peaks = [], [], [], []
-    with sink() as url:
+    run, so that a slower moment of the machine weighs on all of them.
+
+    The CPU each replay used (its processes', and the sink's meanwhile) bounds what two
+    processes can do on two cores: the work one process does, plus what the sink does for it,
+    spread over both cores with nothing lost to sharing. ``two_workers_bound_vs_one`` is that
+    bound over the one process's time (its start, an empty replay's CPU, taken out)."""
+    bare, one, two, peaks, bounds, cpus, sinks = [], [], [], [], [], [], []
+    pids: list[int] = []
+    count = sum(1 for _ in events.open("rb"))
+    empty = folder / "empty.jsonl"
+    empty.write_bytes(b"")
+    with sink(pids=pids) as url:
         hook = folder / "hook.json"
         hook.write_text(json.dumps({"destinations": [{"name": "hook", "type": "webhook", "settings": {"url": url}}]}))
+        start = measure([str(empty), "--config", str(hook), "--no-state", "--workers", "1"])[3]
         for run in range(runs):
             bare.append(bare_client(url, events, CONCURRENCY))
             # Each run with a state store of its own: a shared one would skip, as already
             # delivered, everything the first run sent.
             for workers, rates in ((1, one), (2, two)):
                 state = folder / f"state-{run}-{workers}.db"
-                rate, peak, _ = measure([str(events), "--config", str(hook), "--state", str(state), "--workers", str(workers)])
+                before = cpu_seconds(pids[0])
+                rate, peak, _, cpu = measure(
+                    [str(events), "--config", str(hook), "--state", str(state), "--workers", str(workers)]
+                )
                 rates.append(rate)
                 peaks.append(peak)
+                if workers == 1:
+                    sink_cpu, work = cpu_seconds(pids[0]) - before, cpu - start
+                    cpus.append(work)
+                    sinks.append(sink_cpu)
+                    bounds.append((count / rate) / ((work + sink_cpu) / 2))
     return {
         "concurrency": CONCURRENCY,
         "bare_client_events_per_s": round(statistics.median(bare)),
@@ -139,6 +159,9 @@ def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
         "live_vs_bare_client": round(statistics.median(r / b for r, b in zip(one, bare, strict=True)), 2),
         "live_two_workers_events_per_s": statistics.median(two),
         "two_workers_vs_one": round(statistics.median(t / o for t, o in zip(two, one, strict=True)), 2),
+        "one_process_cpu_us_per_event": round(statistics.median(cpus) / count * 1e6, 1),
+        "sink_cpu_us_per_request": round(statistics.median(sinks) / count * 1e6, 1),
+        "two_workers_bound_vs_one": round(statistics.median(bounds), 2),
         "live_peak_mb_per_process": round(max(peaks), 1),
     }
 
