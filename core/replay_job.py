@@ -118,7 +118,7 @@ def run_job(job: ReplayJob, on_result: OnResult | None = None, on_position: Call
 async def _run(job: ReplayJob, on_result: OnResult | None, on_position: Callable[[int], None] | None) -> JobResult:
     summary = Summary()
     spool = ResultSpool(job.spool)
-    settled = _Settled()
+    settled = _Settled(last=job.from_line - 1)
     stopping, result = asyncio.Event(), JobResult(summary, state=job.state)
 
     def outcome(line: int, outcomes: list[Outcome]) -> None:
@@ -170,9 +170,12 @@ def _mine(stream: IO[bytes], job: ReplayJob, settled: _Settled) -> Iterator[Line
     the other shares' lines, and those before ``from_line``, as soon as it has parsed them."""
 
     def keep(number: int, value: Any) -> bool:
-        return number >= job.from_line and (job.shards == 1 or share_of(number, value, job.shards) == job.shard)
+        if number < job.from_line:
+            return False
+        settled.last = number  # read this far: another share's line is settled as far as this process goes
+        return job.shards == 1 or share_of(number, value, job.shards) == job.shard
 
-    for line in read_events(stream, job.fmt, keep if job.shards > 1 or job.from_line > 1 else None):
+    for line in read_events(stream, job.fmt, keep):
         settled.reading(line.line)
         yield line
 

@@ -19,7 +19,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 from .jsonstream import read_json_document
 from .lines import Keep, Line, SourceError, bounded_lines, event_line
@@ -62,15 +62,20 @@ def open_source(path: str, fmt: Format | None = None) -> tuple[IO[bytes], Format
 
 def read_events(stream: IO[bytes], fmt: Format = "jsonl", keep: Keep | None = None) -> Iterator[Line]:
     """Every event of ``stream``, in order (those ``keep`` keeps, when given: see :mod:`destkit.lines`).
-    A corrupt gzip ends the stream with a problem line."""
-    last = 0
+    A corrupt gzip ends the stream with a problem line, numbered after the last line reached
+    (kept or not: every reader of the stream numbers it alike)."""
+    reached = 0
+
+    def noting(number: int, value: Any) -> bool:
+        nonlocal reached
+        reached = number
+        return keep is None or keep(number, value)
+
     try:
-        for item in _jsonl(stream, keep) if fmt == "jsonl" else read_json_document(stream, MAX_EVENT_BYTES, keep):
-            last = item.line
-            yield item
+        yield from _jsonl(stream, noting) if fmt == "jsonl" else read_json_document(stream, MAX_EVENT_BYTES, noting)
     except (EOFError, OSError, zlib.error) as exc:
-        if keep is None or keep(last + 1, None):
-            yield Line(last + 1, problem=f"input ends here: the compressed data is damaged ({type(exc).__name__}: {exc})")
+        if keep is None or keep(reached + 1, None):
+            yield Line(reached + 1, problem=f"input ends here: the compressed data is damaged ({type(exc).__name__}: {exc})")
 
 
 def _jsonl(stream: IO[bytes], keep: Keep | None) -> Iterator[Line]:

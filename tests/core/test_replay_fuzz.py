@@ -10,13 +10,15 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from destkit.cli import cli
+from destkit.config import load_config
 from destkit.events import ordering_key
-from destkit.replay_job import share_of
+from destkit.replay_job import ReplayJob, _mine, _Settled, share_of
 from destkit.sources import MAX_EVENT_BYTES, SourceError, read_events
 from destkit.testing import make_event
 
@@ -51,9 +53,11 @@ _hostile_lines = st.one_of(
     st.sampled_from([b"{", b"[", b'{"type": "track"', b"}", b"]]", b'"\\', b"\x00", b"\r", b"\xef\xbb\xbf{}"]),
     # Someone's events, good or not (too deep to be one: still theirs, to decide whose share it is).
     st.builds(
-        lambda person, key, depth: json.dumps({"type": "track", key: person, "n": _nested(depth, "array").decode()}).encode()
-        if depth < 70
-        else b'{"' + key.encode() + b'": "' + person.encode() + b'", "n": ' + _nested(depth, "array") + b"}",
+        lambda person, key, depth: (
+            json.dumps({"type": "track", key: person, "n": _nested(depth, "array").decode()}).encode()
+            if depth < 70
+            else b'{"' + key.encode() + b'": "' + person.encode() + b'", "n": ' + _nested(depth, "array") + b"}"
+        ),
         st.sampled_from(["ann", "bo", "cy"]),
         st.sampled_from(["userId", "anonymousId"]),
         st.sampled_from([1, 80]),
@@ -81,13 +85,19 @@ def test_every_line_of_a_jsonl_file_comes_out_once(lines: list[bytes], compress:
 
 
 @FUZZ
-@given(_files, st.sampled_from(["jsonl", "json"]))
-def test_the_shares_of_a_file_read_each_line_once_and_each_persons_events_in_one(lines: list[bytes], fmt: str) -> None:
+@given(_files, st.sampled_from(["jsonl", "json"]), st.none() | st.floats(0.3, 0.95))
+def test_the_shares_of_a_file_read_each_line_once_and_each_persons_events_in_one(
+    lines: list[bytes], fmt: str, cut: float | None
+) -> None:
     data = _as_jsonl(lines) if fmt == "jsonl" else b"[" + b",\n".join(lines) + b"]"
+    if cut is not None:  # a gzip file that breaks off: its damage is one problem line, in one share
+        packed = gzip.compress(data)
+        data = packed[: int(len(packed) * cut)]
 
     def read(keep: Any = None) -> list[tuple[int, Any, str | None]]:
+        stream: Any = io.BytesIO(data) if cut is None else gzip.GzipFile(fileobj=io.BytesIO(data))
         try:
-            return [(line.line, line.event, line.problem) for line in read_events(io.BytesIO(data), fmt, keep)]  # type: ignore[arg-type]
+            return [(line.line, line.event, line.problem) for line in read_events(stream, fmt, keep)]  # type: ignore[arg-type]
         except SourceError as exc:
             return [(0, None, str(exc))]  # refused as a whole: by every share alike
 
@@ -154,3 +164,40 @@ def test_a_dry_run_accounts_for_every_line(tmp_path_factory: Any, lines: list[by
     assert sorted(result["line"] for result in report["results"]) == nonblank  # one subscription: one result a line
     assert sum(summary["outcomes"].values()) == len(nonblank)
     assert {result["status"] for result in report["results"]} <= {"delivered", "skipped", "invalid"}
+
+
+def _replay_job(tmp_path: Path, events: Path, **fields: Any) -> ReplayJob:
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"destinations": [{"name": "hook", "type": "webhook", "settings": {"url": "http://127.0.0.1:9/"}}]})
+    )
+    return ReplayJob(str(events), "jsonl", load_config(str(config)), **fields)
+
+
+@pytest.mark.parametrize("from_line", [1, 4])
+def test_each_share_resumes_after_the_last_line_it_read_whoever_it_belonged_to(tmp_path: Path, from_line: int) -> None:
+    events = tmp_path / "events.jsonl"  # one person's events: one share keeps all, the other none
+    events.write_text("".join(json.dumps({"type": "track", "userId": "ann", "event": f"e{n}"}) + "\n" for n in range(1, 11)))
+    kept = []
+    for shard in (0, 1):
+        settled = _Settled(last=from_line - 1)
+        job = _replay_job(tmp_path, events, shard=shard, shards=2, from_line=from_line)
+        with open(events, "rb") as stream:
+            lines = list(_mine(stream, job, settled))
+        for line in lines:
+            settled.settled(line.line)
+        kept.append(len(lines))
+        assert settled.resume_from == 11  # every line read, its own settled: nothing left to resume
+    assert sorted(kept) == [0, 11 - from_line]
+
+
+def test_a_share_that_kept_nothing_yet_resumes_no_earlier_than_it_was_told(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps({"type": "track", "userId": "ann", "event": f"e{n}"}) + "\n" for n in range(1, 11)))
+    owner = share_of(1, {"userId": "ann"}, 2)
+    settled = _Settled(last=6)
+    job = _replay_job(tmp_path, events, shard=1 - owner, shards=2, from_line=7)
+    assert settled.resume_from == 7  # stopped before reading: where it was told to start
+    with open(events, "rb") as stream:
+        assert list(_mine(stream, job, settled)) == []
+    assert settled.resume_from == 11
