@@ -101,8 +101,9 @@ def run_sharded(
     ]
     received: dict[int, JobResult] = {}
     problems: list[str] = []
-    with _forwarding(processes) as stopped_by:
+    with _forwarding(processes) as forwarder:
         _start(processes, forking)
+        forwarder.started()
         while len(received) + len(problems) < workers:
             if progress is not None:
                 read = min(v.value for v in positions)
@@ -121,7 +122,7 @@ def run_sharded(
     if problems or lost:
         detail = "; ".join(problems) or f"share(s) {', '.join(map(str, lost))} exited with no result"
         raise RuntimeError(f"the replay's processes failed: {detail}")
-    return _merged([received[k] for k in range(workers)], stopped_by)
+    return _merged([received[k] for k in range(workers)], forwarder.stopped_by)
 
 
 def start_method() -> str:
@@ -130,9 +131,9 @@ def start_method() -> str:
 
 
 def _start(processes: list[Any], forking: bool) -> None:
-    """Start the processes with the stop signals held back: one that comes meanwhile reaches the
-    parent once all have started (and it forwards it), and each process takes its own once its
-    job can stop gracefully (:func:`~destkit.replay_job.run_job` lets them through)."""
+    """Start the processes with the stop signals held back in this thread (the parent forwards one
+    that comes meanwhile once all have started); each process takes its own once its job can
+    stop gracefully (:func:`~destkit.replay_job.run_job` lets them through)."""
     if forking:
         # What a forked process would otherwise inherit and write a second time.
         flush()
@@ -145,6 +146,8 @@ def _start(processes: list[Any], forking: bool) -> None:
             process.start()
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+        if forking:
+            gc.unfreeze()  # this process's own objects are the collector's again
 
 
 def _merged(parts: list[JobResult], stopped_by: list[int]) -> JobResult:
@@ -157,21 +160,44 @@ def _merged(parts: list[JobResult], stopped_by: list[int]) -> JobResult:
     return JobResult(summary, signalled[0] if signalled else None, min(resumes) if resumes else None, parts[0].state)
 
 
-@contextlib.contextmanager
-def _forwarding(processes: list[Any]) -> Iterator[list[int]]:
-    """While the shares run, each SIGINT or SIGTERM the parent gets goes to every one of them."""
-    stopped_by: list[int] = []
+class _Forwarder:
+    """The parent's handler of SIGINT and SIGTERM: each one goes to every process, once. One that
+    comes while the processes start (another thread can take it then) is held until all have
+    started, so that none misses it."""
 
-    def forward(signum: int, frame: FrameType | None) -> None:
-        stopped_by.append(signum)
-        for process in processes:
+    def __init__(self, processes: list[Any]) -> None:
+        self.processes = processes
+        self.stopped_by: list[int] = []
+        self._held: list[int] | None = []
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.stopped_by.append(signum)
+        if self._held is not None:
+            self._held.append(signum)
+        else:
+            self._send(signum)
+
+    def started(self) -> None:
+        """Every process has started: send what was held, and from now on at once."""
+        # A signal handled before the swap lands in ``held``, one after it is sent by the handler.
+        held, self._held = self._held, None
+        for signum in held or ():
+            self._send(signum)
+
+    def _send(self, signum: int) -> None:
+        for process in self.processes:
             if process.pid is not None and process.is_alive():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signum)
 
-    previous = {signum: signal.signal(signum, forward) for signum in _STOPS}
+
+@contextlib.contextmanager
+def _forwarding(processes: list[Any]) -> Iterator[_Forwarder]:
+    """While the shares run, each SIGINT or SIGTERM the parent gets goes to every one of them."""
+    forwarder = _Forwarder(processes)
+    previous = {signum: signal.signal(signum, forwarder) for signum in _STOPS}
     try:
-        yield stopped_by
+        yield forwarder
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -151,7 +151,7 @@ def replay(
         total = os.path.getsize(events) if events != "-" else None
         tune_collector()
         started = time.perf_counter()
-        with _Progress(enabled=not quiet and sys.stderr.isatty(), total=total) as progress:
+        with _Progress(enabled=not quiet and sys.stderr.isatty(), total=total, deferred=count > 1) as progress:
             result = _run(job, count, paths, progress)
         result.summary.elapsed = time.perf_counter() - started  # the whole run, processes started included
         if report is not None:
@@ -277,8 +277,9 @@ class _Progress:
     """A live line on the terminal (events, rate, failures; with a file, its share read and the
     time left); nothing when stderr is not a terminal."""
 
-    def __init__(self, enabled: bool, total: int | None) -> None:
+    def __init__(self, enabled: bool, total: int | None, *, deferred: bool = False) -> None:
         self.enabled = enabled
+        self.deferred = deferred
         self.total = total or None
         self._live: Any = None
         self._task: Any = None
@@ -286,12 +287,15 @@ class _Progress:
         self._shown = 0.0
 
     def __enter__(self) -> _Progress:
+        if not self.deferred:
+            self._start()
         return self
 
     def _start(self) -> None:
-        """Start the display at the first count: its refresh thread comes after the replay's
-        processes have started (a process is forked only while no other thread runs)."""
-        if self._live is None:
+        """Start the display. Before a dry run's requests are printed, so that they go through
+        it; deferred to the first count for several processes, so that its refresh thread
+        comes after they have started (a process is forked only while no other thread runs)."""
+        if self.enabled and self._live is None:
             from rich.progress import (
                 BarColumn,
                 Progress,

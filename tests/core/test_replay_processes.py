@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from destkit.shards import start_method
+from destkit.shards import _Forwarder, start_method
 from destkit.testing import LoopbackServer, RecordedRequest, Reply
 from tests.processes import DESTKIT
 
@@ -192,3 +194,61 @@ def test_a_replay_spawns_its_processes_while_another_thread_runs() -> None:
     finally:
         release.set()
         other.join()
+
+
+def test_a_dry_run_on_a_terminal_prints_its_requests_clear_of_the_progress_line(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    lines = (json.dumps({"type": "track", "userId": f"u{n % 50}", "event": "Step"}) + "\n" for n in range(20_000))
+    events.write_text("".join(lines))
+    config = write_config(tmp_path, "http://127.0.0.1:9/in")
+    main, terminal = pty.openpty()
+    replay = subprocess.Popen(
+        [DESTKIT, "replay", str(events), "--config", str(config), "--dry-run"], stdout=terminal, stderr=terminal
+    )
+    os.close(terminal)
+    shown = bytearray()
+    with contextlib.suppress(OSError):  # the terminal closes with the process
+        while chunk := os.read(main, 65536):
+            shown += chunk
+    os.close(main)
+    assert replay.wait(timeout=60) == 0
+    assert b"events" in shown and shown.count(b"POST http://127.0.0.1:9/in") == 20_000
+    # Each request starts on a line of its own: the progress line is cleared first, not written over.
+    assert b"\x1b[0mPOST" not in shown
+
+
+COUNTING = """
+import signal, sys, time
+seen = []
+for signum in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(signum, lambda number, frame: seen.append(number))
+print("ready", flush=True)
+time.sleep(2)
+print(" ".join(signal.Signals(number).name for number in seen), flush=True)
+"""
+
+
+class _Running:
+    """A started process as the forwarder sees one."""
+
+    def __init__(self, popen: subprocess.Popen[str]) -> None:
+        self.pid: int | None = None  # as multiprocessing has it until the process is started
+        self.popen = popen
+
+    def is_alive(self) -> bool:
+        return self.popen.poll() is None
+
+
+def test_a_stop_signal_that_comes_while_the_processes_start_reaches_each_of_them_once() -> None:
+    popens = [subprocess.Popen([sys.executable, "-c", COUNTING], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    for popen in popens:
+        assert popen.stdout is not None and popen.stdout.readline().strip() == "ready"
+    running = [_Running(popen) for popen in popens]
+    forwarder = _Forwarder(running)
+    forwarder(signal.SIGTERM, None)  # the processes are still starting: held
+    for process in running:
+        process.pid = process.popen.pid
+    forwarder.started()
+    forwarder(signal.SIGINT, None)  # from now on at once
+    received = [sorted(popen.communicate(timeout=10)[0].split()) for popen in popens]  # pending ones come in any order
+    assert received == [["SIGINT", "SIGTERM"]] * 2 and forwarder.stopped_by == [signal.SIGTERM, signal.SIGINT]
