@@ -134,7 +134,7 @@ def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
     with sink(pids=pids) as url:
         hook = folder / "hook.json"
         hook.write_text(json.dumps({"destinations": [{"name": "hook", "type": "webhook", "settings": {"url": url}}]}))
-        start = measure([str(empty), "--config", str(hook), "--no-state", "--workers", "1"])[3]
+        start = measure([str(empty), "--config", str(hook), "--state", str(folder / "empty.db"), "--workers", "1"])[3]
         for run in range(runs):
             bare.append(bare_client(url, events, CONCURRENCY))
             # Each run with a state store of its own: a shared one would skip, as already
