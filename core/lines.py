@@ -68,16 +68,18 @@ def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | 
 def event_line(number: int, data: bytes | None, size: int, limit: int, keep: Keep | None = None) -> Line | None:
     """The :class:`Line` of one event's bytes (``None`` when the reader dropped them for being
     over ``limit``); None when ``keep`` refuses it."""
+    value, problem = None, None
     if data is None or size > limit:
-        if keep is not None and not keep(number, None):
-            return None
-        return Line(number, problem=f"event is {size:,} bytes; the limit is {limit:,} ({limit // 1024} KB)")
-    try:
-        value = read_json(data)
-    except EventJSONError as exc:
-        return Line(number, problem=str(exc)) if keep is None or keep(number, None) else None
+        problem = f"event is {size:,} bytes; the limit is {limit:,} ({limit // 1024} KB)"
+    else:
+        try:
+            value = read_json(data)
+        except EventJSONError as exc:
+            problem = str(exc)
     if keep is not None and not keep(number, value):
         return None
+    if problem is not None:
+        return Line(number, problem=problem)
     try:
         event = check_limits(value)
     except EventJSONError as exc:
