@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from destkit.errors import DeliveryError
 from destkit.http import RequestDefaults, Requester
+from destkit.http1 import AnswerLimits, AnswerTooLarge, Connection
 from destkit.transport import Transport
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -325,3 +326,32 @@ async def test_an_answer_is_awaited_for_a_bounded_time_even_when_the_request_nam
         with pytest.raises(httpx.ReadTimeout):
             async with asyncio.timeout(5):
                 await transport.handle_async_request(httpx.Request("GET", f"{server.url}/in"))
+
+
+async def _connected(server: RawServer, limits: AnswerLimits) -> Connection:
+    host, port = server.url.removeprefix("http://").split(":")
+    _, connection = await asyncio.get_running_loop().create_connection(lambda: Connection(limits), host, int(port))
+    return connection
+
+
+async def test_one_connection_reads_each_answer_whole_and_is_reused_after_it() -> None:
+    async with raw_server(answering(OK, b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\nX-A: 1\r\n\r\ndone")) as server:
+        connection = await _connected(server, AnswerLimits())
+        request = httpx.Request("POST", server.url)
+        head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
+        first = await connection.exchange(request, head, b"{}", within=5)
+        assert (first.status, first.body, connection.reusable) == (200, b"ok", True)
+        second = await connection.exchange(request, head, b"{}", within=5)
+        assert (second.status, second.reason, second.headers[-1], second.body) == (201, b"Created", (b"X-A", b"1"), b"done")
+        connection.close()
+    assert server.connections == 1
+
+
+async def test_one_connection_refuses_an_answer_with_more_headers_than_its_limit_and_closes() -> None:
+    many = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(5)) + b"Content-Length: 2\r\n\r\nok"
+    async with raw_server(answering(many)) as server:
+        connection = await _connected(server, AnswerLimits(max_header_count=3))
+        head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        with pytest.raises(AnswerTooLarge):
+            await connection.exchange(httpx.Request("GET", server.url), head, b"", within=5)
+        assert connection.closed and not connection.reusable
