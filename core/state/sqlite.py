@@ -39,7 +39,7 @@ from .records import (
     merge_profile,
     runs_of_one_kind,
 )
-from .sqlite_apply import APPLY
+from .sqlite_apply import APPLY, json_rows
 
 __all__ = ["SQLiteStore"]
 
@@ -314,12 +314,13 @@ class SQLiteStore(StateStore):
         await self._run(self._accept, rows)
 
     def _accept(self, rows: list[tuple[int, float, str]]) -> None:
+        batch = json.dumps(rows)
         # An event answered 200 must survive a power loss, not only a crash of destkit: its
         # commit waits for the disk. Settlements need not (one lost is only sent again).
         self.db.execute("PRAGMA synchronous = FULL")
         try:
             with self._transaction() as db:
-                db.executemany("INSERT INTO inbox (partition_id, received_at, event) VALUES (?, ?, ?)", rows)
+                db.execute(f"INSERT INTO inbox (partition_id, received_at, event) {json_rows(3)}", (batch,))
         finally:
             self.db.execute("PRAGMA synchronous = NORMAL")
 

@@ -1,19 +1,48 @@
-"""How each settling operation is written into an SQLite store: one statement per run of one kind."""
+"""How each settling operation is written into an SQLite store: one statement per run of one kind.
+
+The frequent kinds (ledger marks, inbox acknowledgements, deliveries leaving the parking lot or
+the dead letters) go as one JSON array bound to one statement (:func:`json_rows`), not through
+``executemany``: that steps once per row, and each step hands the GIL to the event loop and
+back, which made the loop of a live replay wait for the store thread about 10% of its time.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from .records import Ack, Bury, MarkDelivered, Park, ResolveDeadLetter, TouchDeadLetter, Unpark
 
-__all__ = ["APPLY"]
+__all__ = ["APPLY", "json_rows"]
+
+
+def json_rows(columns: int) -> str:
+    """A ``SELECT`` of the rows of one bound JSON array of arrays (``[[a, b], [c, d]]``), each
+    inner array's items as ``columns`` columns: many rows in one statement, one step."""
+    return "SELECT " + ", ".join(f"json_extract(value, '$[{at}]')" for at in range(columns)) + " FROM json_each(?)"
+
+
+def _delete(table: str, field: str) -> Callable[[sqlite3.Connection, list[Any]], None]:
+    """Delete, in one statement, the rows of ``table`` whose ids the operations of a run give in
+    ``field`` (those without one name no row)."""
+    get = attrgetter(field)
+
+    def delete(db: sqlite3.Connection, run: list[Any]) -> None:
+        ids = [row_id for row_id in map(get, run) if row_id is not None]
+        if ids:
+            db.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+
+    return delete
+
+
+_unpark = _delete("parked", "parked_id")
 
 
 def _mark(db: sqlite3.Connection, run: list[MarkDelivered]) -> None:
-    db.executemany("INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?)", [(*op.key, op.at) for op in run])
+    db.execute(f"INSERT OR REPLACE INTO ledger {json_rows(4)}", (json.dumps([(*op.key, op.at) for op in run]),))
 
 
 def _park(db: sqlite3.Connection, run: list[Park]) -> None:
@@ -40,7 +69,7 @@ def _park(db: sqlite3.Connection, run: list[Park]) -> None:
 
 
 def _bury(db: sqlite3.Connection, run: list[Bury]) -> None:
-    db.executemany("DELETE FROM parked WHERE id = ?", [(op.parked_id,) for op in run if op.parked_id is not None])
+    _unpark(db, run)
     db.executemany(
         "INSERT INTO dead_letters (message_id, destination, subscription, event, mapping_hash, error_code, error_message,"
         " attempts, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -61,11 +90,9 @@ def _touch(db: sqlite3.Connection, run: list[TouchDeadLetter]) -> None:
 APPLY: dict[type, Callable[[sqlite3.Connection, list[Any]], object]] = {
     MarkDelivered: _mark,
     Park: _park,
-    Unpark: lambda db, run: db.executemany("DELETE FROM parked WHERE id = ?", [(op.parked_id,) for op in run]),
+    Unpark: _unpark,
     Bury: _bury,
-    Ack: lambda db, run: db.executemany("DELETE FROM inbox WHERE id = ?", [(op.inbox_id,) for op in run]),
-    ResolveDeadLetter: lambda db, run: db.executemany(
-        "DELETE FROM dead_letters WHERE id = ?", [(op.dead_letter_id,) for op in run]
-    ),
+    Ack: _delete("inbox", "inbox_id"),
+    ResolveDeadLetter: _delete("dead_letters", "dead_letter_id"),
     TouchDeadLetter: _touch,
 }

@@ -61,6 +61,30 @@ async def test_many_keys_are_looked_up_at_once(store: StateStore) -> None:
     assert await store.delivered(keys) == set(keys[::2])
 
 
+# Keys and event texts as hostile as input gets once validated: quotes, escapes, text that looks
+# like JSON or a number, characters outside the BMP.
+AWKWARD = ['say "hi"', "back\\slash", '{"a": [1]}', "1e3", "007", "Zoë", "emoji 🎉", "tab\there", "", " "]
+
+
+async def test_what_is_written_in_groups_reads_back_exactly(store: StateStore) -> None:
+    # Many rows go to the store as one statement: what it gets back must be what went in.
+    if isinstance(store, SQLiteStore):
+        await store._run(lambda: store.db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999))
+    keys = [(f"{text}-{n}", f"dest {text}", text) for n, text in enumerate(AWKWARD * 120)]
+    at = 1_700_000_000.123456
+    await store.apply([MarkDelivered(key, at) for key in keys])
+    assert await store.delivered(keys) == set(keys)
+    assert await store.delivered([(text, "dest", "sub") for text in AWKWARD]) == set()
+    assert await store.prune_ledger(at) == 0 and await store.prune_ledger(at + 1e-5) == len(keys)
+    texts = [json.dumps({"userId": "u1", "note": text, "n": n}, ensure_ascii=n % 2 == 0) for n, text in enumerate(AWKWARD * 120)]
+    await store.accept([("u1", text) for text in texts], at)
+    claimed = await store.claim_inbox("w", [partition_of("u1")], limit=len(texts))
+    assert [event.event for event in claimed] == texts
+    assert {event.received_at for event in claimed} == {at} and {event.partition for event in claimed} == {partition_of("u1")}
+    await store.apply([Ack(event.id) for event in claimed[1:]])
+    assert [event.id for event in await store.claim_inbox("heir", range(PARTITIONS), limit=10)] == [claimed[0].id]
+
+
 async def test_pruning_forgets_only_older_deliveries(store: StateStore) -> None:
     now = time.time()
     await store.apply([MarkDelivered(("old", "d", "s"), now - 40 * 86400), MarkDelivered(("new", "d", "s"), now)])
