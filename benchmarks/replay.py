@@ -5,9 +5,10 @@
 - live: the same file to a webhook on 127.0.0.1 (a minimal server in its own process), every
   event posted, with the state store (ledger and all) as replay keeps it by default, with
   ``--workers 1`` and ``--workers 2``, beside a bare aiohttp client posting the same lines at
-  the same concurrency (32, the runtime's default) on the same loop (uvloop);
+  the same concurrency (32, the runtime's default) on the same loop (uvloop), in one process
+  and in two (each posting half the lines): what two processes gain here when they only post;
 - memory: the dry run on files of different sizes, to show it does not grow with the file;
-- CPU: what one process and the sink use per event, and the bound it sets on two processes.
+- CPU: what one process and the sink use per event.
 
 Each figure is the median of the runs; peak memory is the replay process's own maximum RSS.
 
@@ -27,8 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from common import cpu_seconds, sink
@@ -67,9 +68,8 @@ def measure(args: list[str]) -> tuple[float, float, str, float]:
     return rate, usage.ru_maxrss / 1024, summary, usage.ru_utime + usage.ru_stime
 
 
-async def _bare(url: str, path: Path, concurrency: int) -> float:
-    """The bare client: each line of the file POSTed as it is, ``concurrency`` at once."""
-    lines = path.read_bytes().splitlines()
+async def _bare(url: str, lines: list[bytes], concurrency: int) -> None:
+    """The bare client: each line POSTed as it is, ``concurrency`` at once."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
         todo = iter(lines)
 
@@ -79,22 +79,37 @@ async def _bare(url: str, path: Path, concurrency: int) -> float:
                     answer.raise_for_status()
                     await answer.read()
 
-        started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
-        return len(lines) / (time.perf_counter() - started)
 
 
-def _bare_client(url: str, path: Path, concurrency: int) -> float:
+def _bare_share(url: str, path: Path, concurrency: int, share: int, shares: int, ready: Any, spans: Any) -> None:
+    """One bare client process: its share of the lines (every ``shares``-th), posted once all
+    the processes are ready; puts (start, end, lines posted) in ``spans``."""
     tune_collector()  # the bare client collects garbage as destkit's commands do
-    return run(_bare(url, path, concurrency), "uvloop")  # the loop destkit replay runs on
+    lines = path.read_bytes().splitlines()[share::shares]
+    ready.wait()
+    started = time.monotonic()
+    run(_bare(url, lines, concurrency), "uvloop")  # the loop destkit replay runs on
+    spans.put((started, time.monotonic(), len(lines)))
 
 
-def bare_client(url: str, path: Path, concurrency: int) -> float:
-    """The bare client's rate, measured in a process of its own: the file it holds in memory
-    would otherwise stay in this one, and count in the peak memory of every replay it starts
-    (a child's maximum RSS includes what it shared with its parent before exec)."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_bare_client, url, path, concurrency).result()
+def bare_clients(url: str, path: Path, concurrency: int, processes: int = 1) -> float:
+    """The rate of ``processes`` bare clients sharing the file's lines, started together, each in
+    a process of its own (the file it holds in memory would otherwise stay in this one, and count
+    in the peak memory of every replay it starts): all the lines over the time from the first
+    start to the last end."""
+    context = multiprocessing.get_context("spawn")
+    ready, spans = context.Barrier(processes), context.Queue()
+    clients = [
+        context.Process(target=_bare_share, args=(url, path, concurrency, share, processes, ready, spans))
+        for share in range(processes)
+    ]
+    for client in clients:
+        client.start()
+    done = [spans.get() for _ in clients]
+    for client in clients:
+        client.join()
+    return sum(posted for _, _, posted in done) / (max(end for _, end, _ in done) - min(start for start, _, _ in done))
 
 
 def main() -> None:
@@ -119,14 +134,14 @@ def main() -> None:
 
 def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
     """Live replays to a loopback webhook, with the ledger, on one process and on two, beside
-    the bare client posting the same lines at the same concurrency; the three alternate run by
-    run, so that a slower moment of the machine weighs on all of them.
+    the bare client posting the same lines at the same concurrency in one process and in two;
+    the four alternate run by run, so that a slower moment of the machine weighs on all of them.
 
-    The CPU each replay used (its processes', and the sink's meanwhile) bounds what two
-    processes can do on two cores: the work one process does, plus what the sink does for it,
-    spread over both cores with nothing lost to sharing. ``two_workers_bound_vs_one`` is that
-    bound over the one process's time (its start, an empty replay's CPU, taken out)."""
-    bare, one, two, peaks, bounds, cpus, sinks = [], [], [], [], [], [], []
+    The sink shares the two cores with the clients, so two processes cannot double one's rate:
+    ``two_bare_clients_vs_one`` is what two bare clients gain over one in the same runs, the
+    reference for ``two_workers_vs_one``. The CPU figures say where one replay's time goes: its
+    processes' (its start, an empty replay's CPU, taken out) and the sink's meanwhile."""
+    bare, bare_two, one, two, peaks, cpus, sinks = [], [], [], [], [], [], []
     pids: list[int] = []
     count = sum(1 for _ in events.open("rb"))
     empty = folder / "empty.jsonl"
@@ -136,7 +151,8 @@ def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
         hook.write_text(json.dumps({"destinations": [{"name": "hook", "type": "webhook", "settings": {"url": url}}]}))
         start = measure([str(empty), "--config", str(hook), "--state", str(folder / "empty.db"), "--workers", "1"])[3]
         for run in range(runs):
-            bare.append(bare_client(url, events, CONCURRENCY))
+            bare.append(bare_clients(url, events, CONCURRENCY))
+            bare_two.append(bare_clients(url, events, CONCURRENCY, processes=2))
             # Each run with a state store of its own: a shared one would skip, as already
             # delivered, everything the first run sent.
             for workers, rates in ((1, one), (2, two)):
@@ -148,10 +164,8 @@ def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
                 rates.append(rate)
                 peaks.append(peak)
                 if workers == 1:
-                    sink_cpu, work = cpu_seconds(pids[0]) - before, cpu - start
-                    cpus.append(work)
-                    sinks.append(sink_cpu)
-                    bounds.append((count / rate) / ((work + sink_cpu) / 2))
+                    sinks.append(cpu_seconds(pids[0]) - before)
+                    cpus.append(cpu - start)
     return {
         "concurrency": CONCURRENCY,
         "bare_client_events_per_s": round(statistics.median(bare)),
@@ -159,9 +173,10 @@ def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
         "live_vs_bare_client": round(statistics.median(r / b for r, b in zip(one, bare, strict=True)), 2),
         "live_two_workers_events_per_s": statistics.median(two),
         "two_workers_vs_one": round(statistics.median(t / o for t, o in zip(two, one, strict=True)), 2),
+        "two_bare_clients_events_per_s": round(statistics.median(bare_two)),
+        "two_bare_clients_vs_one": round(statistics.median(t / o for t, o in zip(bare_two, bare, strict=True)), 2),
         "one_process_cpu_us_per_event": round(statistics.median(cpus) / count * 1e6, 1),
         "sink_cpu_us_per_request": round(statistics.median(sinks) / count * 1e6, 1),
-        "two_workers_bound_vs_one": round(statistics.median(bounds), 2),
         "live_peak_mb_per_process": round(max(peaks), 1),
     }
 
