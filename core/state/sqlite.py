@@ -146,7 +146,7 @@ class SQLiteStore(StateStore):
     def _connect(self) -> None:
         try:
             if self.create and not self.path.exists():
-                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self._make_folder()
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # owner only, before SQLite opens it
             # No busy handler of SQLite's (it sleeps up to 100 ms at a time): _patiently retries.
             self._db = sqlite3.connect(self.path, timeout=0, isolation_level=None)
@@ -165,6 +165,17 @@ class SQLiteStore(StateStore):
             raise StateError(f"{self.location}: not a usable destkit state store ({exc})") from None
         except OSError as exc:
             raise StateError(f"{self.location}: cannot open the state store ({exc.strerror})") from None
+
+    def _make_folder(self) -> None:
+        """Create the file's folder when only it is missing (``.destkit`` for the default file):
+        a path whose folders are missing further up is more likely mistyped, and a new empty
+        ledger there would send again everything the intended one holds."""
+        folder = self.path.parent
+        if folder.is_dir():
+            return
+        if not folder.parent.is_dir():
+            raise StateError(f"{self.location}: no such folder {folder.parent} (create it, or check --state)")
+        folder.mkdir(mode=0o700, exist_ok=True)
 
     def _migrate(self) -> None:
         with self._transaction() as db:

@@ -30,6 +30,15 @@ async def test_a_new_file_is_its_owners_alone_and_in_wal_mode(tmp_path: Path) ->
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+async def test_only_the_files_own_folder_is_created(tmp_path: Path) -> None:
+    # A path missing folders further up is more likely mistyped: an empty ledger there would
+    # send again everything the intended one holds.
+    mistyped = tmp_path / "sttae" / "runs" / "state.db"
+    with pytest.raises(StateError, match=f"no such folder {tmp_path / 'sttae'}"):
+        await open_store(mistyped).open()
+    assert not (tmp_path / "sttae").exists()
+
+
 async def test_a_file_from_a_newer_destkit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     async with open_store(path):
