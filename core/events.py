@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from .errors import InvalidEvent
 
@@ -36,19 +36,31 @@ EVENT_TYPES: tuple[str, ...] = ("identify", "track", "page", "screen", "group", 
 _MESSAGE_ID_MAX = 100
 
 
+def _no_nul(value: str | None) -> str | None:
+    # An identifier is a key in the state store: PostgreSQL text cannot hold a NUL, and SQLite's
+    # JSON functions end a string at one, so two ids differing after it would be one.
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    return value
+
+
+#: An identifier of the event or its person, without NUL characters.
+_Identifier = Annotated[str | None, AfterValidator(_no_nul)]
+
+
 class BaseEvent(BaseModel):
     """Fields common to every call. Unknown fields are kept, as Segment keeps them."""
 
     model_config = ConfigDict(extra="allow")
 
     type: EventType
-    messageId: str | None = Field(default=None, max_length=_MESSAGE_ID_MAX)
+    messageId: _Identifier = Field(default=None, max_length=_MESSAGE_ID_MAX)
     timestamp: datetime | None = None
     sentAt: datetime | None = None
     receivedAt: datetime | None = None
     originalTimestamp: datetime | None = None
-    userId: str | None = None
-    anonymousId: str | None = None
+    userId: _Identifier = None
+    anonymousId: _Identifier = None
     context: dict[str, Any] = Field(default_factory=dict)
     integrations: dict[str, Any] = Field(default_factory=dict)
 

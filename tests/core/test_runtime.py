@@ -230,6 +230,9 @@ async def test_concurrency_is_bounded() -> None:
         ({"type": "identify", "userId": "u", "traits": "tall"}, "traits: Input should be a valid dictionary"),
         ({"type": "identify", "userId": "u", "timestamp": "yesterday"}, "timestamp:"),
         ({"type": "identify", "userId": "u", "messageId": "m" * 101}, "messageId: String should have at most 100 characters"),
+        # The state store keys deliveries by these: a NUL would end them early in SQLite's JSON.
+        ({"type": "identify", "userId": "u", "messageId": "m\x00one"}, "messageId: must not contain a NUL character"),
+        ({"type": "identify", "anonymousId": "a\x00"}, "anonymousId: must not contain a NUL character"),
         (["not", "an", "object"], "must be a JSON object, not an array"),
         ("text", "must be a JSON object, not a string"),
     ],
