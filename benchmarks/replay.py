@@ -85,12 +85,16 @@ async def _bare(url: str, lines: list[bytes], concurrency: int) -> None:
 def _bare_share(url: str, path: Path, concurrency: int, share: int, shares: int, ready: Any, spans: Any) -> None:
     """One bare client process: its share of the lines (every ``shares``-th), posted once all
     the processes are ready; puts (start, end, lines posted) in ``spans``."""
-    tune_collector()  # the bare client collects garbage as destkit's commands do
-    lines = path.read_bytes().splitlines()[share::shares]
-    ready.wait()
-    started = time.monotonic()
-    run(_bare(url, lines, concurrency), "uvloop")  # the loop destkit replay runs on
-    spans.put((started, time.monotonic(), len(lines)))
+    try:
+        tune_collector()  # the bare client collects garbage as destkit's commands do
+        lines = path.read_bytes().splitlines()[share::shares]
+        ready.wait(60)
+        started = time.monotonic()
+        run(_bare(url, lines, concurrency), "uvloop")  # the loop destkit replay runs on
+        spans.put((started, time.monotonic(), len(lines)))
+    except BaseException as exc:
+        spans.put(f"bare client {share + 1} of {shares}: {exc!r}")  # the parent stops, saying why
+        raise
 
 
 def bare_clients(url: str, path: Path, concurrency: int, processes: int = 1) -> float:
@@ -106,9 +110,11 @@ def bare_clients(url: str, path: Path, concurrency: int, processes: int = 1) -> 
     ]
     for client in clients:
         client.start()
-    done = [spans.get() for _ in clients]
+    done = [spans.get(timeout=600) for _ in clients]
     for client in clients:
         client.join()
+    if failed := [span for span in done if isinstance(span, str)]:
+        raise SystemExit("; ".join(failed))
     return sum(posted for _, _, posted in done) / (max(end for _, end, _ in done) - min(start for start, _, _ in done))
 
 
@@ -143,7 +149,8 @@ def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
     processes' (its start, an empty replay's CPU, taken out) and the sink's meanwhile."""
     bare, bare_two, one, two, peaks, cpus, sinks = [], [], [], [], [], [], []
     pids: list[int] = []
-    count = sum(1 for _ in events.open("rb"))
+    with events.open("rb") as lines:
+        count = sum(1 for _ in lines)
     empty = folder / "empty.jsonl"
     empty.write_bytes(b"")
     with sink(pids=pids) as url:

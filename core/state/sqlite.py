@@ -157,7 +157,7 @@ class SQLiteStore(SQLiteFile, StateStore):
         await self._run(self._accept, rows)
 
     def _accept(self, rows: list[tuple[int, float, str]]) -> None:
-        batch = json.dumps(rows)
+        batch = json.dumps(rows, ensure_ascii=False)
         # An event answered 200 must survive a power loss, not only a crash of destkit: its
         # commit waits for the disk. Settlements need not (one lost is only sent again).
         self.db.execute("PRAGMA synchronous = FULL")

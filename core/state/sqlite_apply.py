@@ -42,7 +42,9 @@ _unpark = _delete("parked", "parked_id")
 
 
 def _mark(db: sqlite3.Connection, run: list[MarkDelivered]) -> None:
-    db.execute(f"INSERT OR REPLACE INTO ledger {json_rows(4)}", (json.dumps([(*op.key, op.at) for op in run]),))
+    db.execute(
+        f"INSERT OR REPLACE INTO ledger {json_rows(4)}", (json.dumps([(*op.key, op.at) for op in run], ensure_ascii=False),)
+    )
 
 
 def _park(db: sqlite3.Connection, run: list[Park]) -> None:

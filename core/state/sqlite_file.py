@@ -143,8 +143,11 @@ class SQLiteFile:
         folder = self.path.parent
         if folder.is_dir():
             return
+        for above in (folder, folder.parent):
+            if above.exists() and not above.is_dir():
+                raise StateError(f"{self.location}: {above} is not a folder")
         if not folder.parent.is_dir():
-            raise StateError(f"{self.location}: no such folder {folder.parent} (create it, or check --state)")
+            raise StateError(f"{self.location}: no such folder {folder.parent} (create it, or check the state location)")
         folder.mkdir(mode=0o700, exist_ok=True)
 
     def _migrate(self) -> None:

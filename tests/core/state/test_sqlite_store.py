@@ -37,6 +37,10 @@ async def test_only_the_files_own_folder_is_created(tmp_path: Path) -> None:
     with pytest.raises(StateError, match=f"no such folder {tmp_path / 'sttae'}"):
         await open_store(mistyped).open()
     assert not (tmp_path / "sttae").exists()
+    (tmp_path / "afile").write_text("")
+    for under_a_file in (tmp_path / "afile" / "state.db", tmp_path / "afile" / "x" / "state.db"):
+        with pytest.raises(StateError, match=f"{tmp_path / 'afile'} is not a folder"):
+            await open_store(under_a_file).open()
 
 
 async def test_a_file_from_a_newer_destkit_is_refused(tmp_path: Path) -> None:
