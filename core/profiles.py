@@ -17,11 +17,20 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+from .errors import PayloadValidationError
 from .state import StateStore, StoredProfile
 
 __all__ = ["Profiles", "StoredProfile", "StoredProfiles", "PrintedProfiles"]
 
 Attributes = dict[str, Any] | None
+
+
+def _no_nul(identities: Mapping[str, str]) -> None:
+    for namespace, identity in identities.items():
+        if "\x00" in namespace:
+            raise PayloadValidationError(f"identities: the namespace {namespace!r} holds a NUL character (\\u0000)")
+        if "\x00" in identity:  # the identity is not repeated: it may be an email address
+            raise PayloadValidationError(f"identities: the {namespace!r} identity holds a NUL character (\\u0000)")
 
 
 class Profiles:
@@ -37,7 +46,11 @@ class Profiles:
         attributes: Mapping[str, Any] | None = None,
     ) -> None:
         """For each identity: enter the audiences marked True, leave those marked False, and set
-        the attributes (None removes one). Identities not seen before get a profile."""
+        the attributes (None removes one). Identities not seen before get a profile.
+
+        An identity or namespace holding a NUL character is refused, before anything is kept:
+        it is a key in the state store, and PostgreSQL's text cannot hold one."""
+        _no_nul(identities)
         audiences = audiences or {}
         entered = [audience for audience, member in audiences.items() if member]
         exited = [audience for audience, member in audiences.items() if not member]

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from destkit.errors import PayloadValidationError
+from destkit.profiles import StoredProfiles
 from destkit.state import (
     PARTITIONS,
     Ack,
@@ -301,6 +303,19 @@ async def test_profiles_keep_audiences_in_order_and_attributes_by_name(store: St
     assert other is not None and other.segments == ["vip", "churn"]
     assert await store.profile("other-destination", "userId", "u1") is None
     assert await store.profile_count("p") == 2
+
+
+async def test_an_identity_holding_a_nul_character_is_refused_by_its_namespace_and_nothing_is_kept(
+    store: StateStore,
+) -> None:
+    # PostgreSQL's text cannot hold a NUL, and SQLite would keep one: both refuse it alike, before writing.
+    profiles = StoredProfiles(store, "p")
+    with pytest.raises(PayloadValidationError, match="'email'") as refused:
+        await profiles.update({"userId": "u1", "email": "a\x00b@example.com"}, audiences={"vip": True})
+    assert "a\x00b" not in str(refused.value)  # the identity itself is not repeated
+    with pytest.raises(PayloadValidationError, match="namespace"):
+        await profiles.update({"user\x00Id": "u1"}, audiences={"vip": True})
+    assert await store.profile_count("p") == 0
 
 
 async def test_concurrent_profile_changes_from_two_processes_are_not_lost(store: StateStore, state_location: str) -> None:
