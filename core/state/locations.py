@@ -1,7 +1,7 @@
 """Where a state store is: what ``--state`` (or ``DESTKIT_STATE``) says, and opening it.
 
-- a path (``.destkit/state.db``) or ``sqlite:///relative.db`` / ``sqlite:////absolute.db``:
-  an SQLite file, the embedded default for one machine;
+- a path (``.destkit/state.db``, ``~/destkit/state.db``) or ``sqlite:///relative.db`` /
+  ``sqlite:////absolute.db``: an SQLite file, the embedded default for one machine;
 - ``postgresql://user:password@host:5432/database`` (or ``postgres://``): a PostgreSQL store
   that any number of processes on any machines can share. Two query parameters are destkit's
   own: ``schema`` (``destkit`` by default) and ``pool_size`` (10); the others go to the driver
@@ -61,11 +61,11 @@ def _sqlite_path(location: str) -> Path:
     if location.startswith("sqlite:"):
         if not location.startswith("sqlite:///") or location == "sqlite:///":
             raise StateError(f"{location}: an SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db")
-        return Path(location[len("sqlite:///") :])
+        return Path(location[len("sqlite:///") :]).expanduser()
     if "://" in location:
         scheme = location.split("://", 1)[0]
         raise StateError(f"{scheme}://...: not a state store destkit knows (a file path, sqlite:///path or postgresql://...)")
-    return Path(location)
+    return Path(location).expanduser()  # "~" as DESTKIT_STATE gives it: no shell expanded it
 
 
 def parse_postgresql(location: str) -> PostgreSQLLocation:

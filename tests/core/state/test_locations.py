@@ -25,6 +25,14 @@ def test_paths_and_sqlite_urls_open_an_sqlite_file(location: str, path: Path) ->
     assert isinstance(store, SQLiteStore) and store.path == path
 
 
+@pytest.mark.parametrize("location", ["~/runs/state.db", "sqlite:///~/runs/state.db"])
+def test_a_path_from_the_home_folder_is_expanded(location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DESTKIT_STATE or a quoted --state reach destkit with the "~" the shell did not expand.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    store = open_store(location)
+    assert isinstance(store, SQLiteStore) and store.path == tmp_path / "runs" / "state.db"
+
+
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
 def test_postgresql_urls_open_a_shared_store(scheme: str) -> None:
     assert isinstance(open_store(f"{scheme}://u:p@db.internal:6432/events"), PostgreSQLStore)
