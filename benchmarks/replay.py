@@ -8,11 +8,13 @@
   the same concurrency (32, the runtime's default) on the same loop (uvloop), in one process
   and in two (each posting half the lines): what two processes gain here when they only post;
 - memory: the dry run on files of different sizes, to show it does not grow with the file;
-- CPU: what one process and the sink use per event.
+- CPU: what one process and the sink use per event;
+- with ``--state-cost``, the live replays also without the state store (``--no-state``), one
+  process and two: what the ledger costs each.
 
 Each figure is the median of the runs; peak memory is the replay process's own maximum RSS.
 
-    python benchmarks/replay.py [--events 200000] [--runs 3] [--skip-live]
+    python benchmarks/replay.py [--events 200000] [--runs 3] [--skip-live] [--state-cost]
 """
 
 from __future__ import annotations
@@ -123,6 +125,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-live", action="store_true")
+    parser.add_argument("--state-cost", action="store_true", help="also replay without the state store, one process and two")
     args = parser.parse_args()
     results: dict[str, object] = {"events": args.events, "runs": args.runs}
     with tempfile.TemporaryDirectory() as folder:
@@ -134,11 +137,11 @@ def main() -> None:
         small = make_file(args.events // 10, Path(folder))
         results["dry_run_peak_mb_tenth_of_the_file"] = round(measure([str(small), "--config", config, "--dry-run"])[1], 1)
         if not args.skip_live:
-            results.update(live(big, Path(folder), args.runs))
+            results.update(live(big, Path(folder), args.runs, args.state_cost))
     print(json.dumps(results, indent=2))
 
 
-def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
+def live(events: Path, folder: Path, runs: int, state_cost: bool = False) -> dict[str, object]:
     """Live replays to a loopback webhook, with the ledger, on one process and on two, beside
     the bare client posting the same lines at the same concurrency in one process and in two;
     the four alternate run by run, so that a slower moment of the machine weighs on all of them.
@@ -146,8 +149,10 @@ def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
     The sink shares the two cores with the clients, so two processes cannot double one's rate:
     ``two_bare_clients_vs_one`` is what two bare clients gain over one in the same runs, the
     reference for ``two_workers_vs_one``. The CPU figures say where one replay's time goes: its
-    processes' (its start, an empty replay's CPU, taken out) and the sink's meanwhile."""
+    processes' (its start, an empty replay's CPU, taken out) and the sink's meanwhile. With
+    ``state_cost``, each run also replays without the state store, on one process and two."""
     bare, bare_two, one, two, peaks, cpus, sinks = [], [], [], [], [], [], []
+    stateless_one, stateless_two = [], []  # without the state store
     pids: list[int] = []
     with events.open("rb") as lines:
         count = sum(1 for _ in lines)
@@ -173,6 +178,18 @@ def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
                 if workers == 1:
                     sinks.append(cpu_seconds(pids[0]) - before)
                     cpus.append(cpu - start)
+            if state_cost:
+                for workers, rates in ((1, stateless_one), (2, stateless_two)):
+                    rates.append(measure([str(events), "--config", str(hook), "--no-state", "--workers", str(workers)])[0])
+    without = {}
+    if state_cost:
+        without = {
+            "no_state_events_per_s": statistics.median(stateless_one),
+            "no_state_two_workers_events_per_s": statistics.median(stateless_two),
+            "no_state_two_workers_vs_one": round(
+                statistics.median(t / o for t, o in zip(stateless_two, stateless_one, strict=True)), 2
+            ),
+        }
     return {
         "concurrency": CONCURRENCY,
         "bare_client_events_per_s": round(statistics.median(bare)),
@@ -185,6 +202,7 @@ def live(events: Path, folder: Path, runs: int) -> dict[str, object]:
         "one_process_cpu_us_per_event": round(statistics.median(cpus) / count * 1e6, 1),
         "sink_cpu_us_per_request": round(statistics.median(sinks) / count * 1e6, 1),
         "live_peak_mb_per_process": round(max(peaks), 1),
+        **without,
     }
 
 
