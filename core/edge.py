@@ -132,9 +132,7 @@ class AudiencePayload(BaseModel):
         return {self.audience_id or self.audience_key: member}
 
 
-async def keep_profile(
-    ctx: Context[EdgeSettings], payload: AudiencePayload, attributes: Mapping[str, Any] | None = None
-) -> None:
+async def keep_profile(ctx: Context[EdgeSettings], payload: AudiencePayload, attributes: Mapping[str, Any] | None = None) -> None:
     """Apply one event to the profile of each of its identities, in the state store."""
     if ctx.profiles is None:
         raise DeliveryError(
@@ -323,9 +321,13 @@ def _identities(event: Any, where: str) -> list[tuple[str, str]]:
     for namespace, entries in identity_map.items():
         if not isinstance(entries, list):
             raise _Problem(400, "Bad Request", f"{where}.xdm.identityMap.{namespace} must be a list of {{id, primary}}")
+        if "\x00" in namespace:  # a key in the state store, where PostgreSQL's text cannot hold a NUL
+            raise _Problem(400, "Bad Request", f"{where}.xdm.identityMap: the namespace {namespace!r} holds a NUL character")
         for index, entry in enumerate(entries):
             identity = entry.get("id") if isinstance(entry, dict) else None
             if not isinstance(identity, str) or not identity:
                 raise _Problem(400, "Bad Request", f"{where}.xdm.identityMap.{namespace}[{index}].id must be a non-empty string")
+            if "\x00" in identity:
+                raise _Problem(400, "Bad Request", f"{where}.xdm.identityMap.{namespace}[{index}].id holds a NUL character")
             (primary if entry.get("primary") is True else others).append((namespace, identity))
     return primary + others
