@@ -1,7 +1,8 @@
 """Where a state store is: what ``--state`` (or ``DESTKIT_STATE``) says, and opening it.
 
-- a path (``.destkit/state.db``, ``~/destkit/state.db``) or ``sqlite:///relative.db`` /
-  ``sqlite:////absolute.db``: an SQLite file, the embedded default for one machine;
+- a path (``.destkit/state.db``, ``~/destkit/state.db``: ``~/`` is the home folder) or
+  ``sqlite:///relative.db`` / ``sqlite:////absolute.db``: an SQLite file, the embedded default
+  for one machine;
 - ``postgresql://user:password@host:5432/database`` (or ``postgres://``): a PostgreSQL store
   that any number of processes on any machines can share. Two query parameters are destkit's
   own: ``schema`` (``destkit`` by default) and ``pool_size`` (10); the others go to the driver
@@ -61,11 +62,22 @@ def _sqlite_path(location: str) -> Path:
     if location.startswith("sqlite:"):
         if not location.startswith("sqlite:///") or location == "sqlite:///":
             raise StateError(f"{location}: an SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db")
-        return Path(location[len("sqlite:///") :]).expanduser()
+        return Path(location[len("sqlite:///") :])
     if "://" in location:
         scheme = location.split("://", 1)[0]
         raise StateError(f"{scheme}://...: not a state store destkit knows (a file path, sqlite:///path or postgresql://...)")
-    return Path(location).expanduser()  # "~" as DESTKIT_STATE gives it: no shell expanded it
+    return _from_home(location)
+
+
+def _from_home(path: str) -> Path:
+    """``~`` and ``~/...`` from the home folder, as a shell would have done had it seen them
+    (``DESTKIT_STATE`` in a unit file, a quoted ``--state``); ``~name.db`` stays a file name."""
+    if path != "~" and not path.startswith("~/"):
+        return Path(path)
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise StateError(f"{path}: no home folder to start '~' from (set HOME, or give the whole path)") from None
 
 
 def parse_postgresql(location: str) -> PostgreSQLLocation:

@@ -25,12 +25,23 @@ def test_paths_and_sqlite_urls_open_an_sqlite_file(location: str, path: Path) ->
     assert isinstance(store, SQLiteStore) and store.path == path
 
 
-@pytest.mark.parametrize("location", ["~/runs/state.db", "sqlite:///~/runs/state.db"])
-def test_a_path_from_the_home_folder_is_expanded(location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # DESTKIT_STATE or a quoted --state reach destkit with the "~" the shell did not expand.
+def test_a_path_from_the_home_folder_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DESTKIT_STATE or a quoted --state reach destkit with the "~" no shell expanded.
     monkeypatch.setenv("HOME", str(tmp_path))
-    store = open_store(location)
+    store = open_store("~/runs/state.db")
     assert isinstance(store, SQLiteStore) and store.path == tmp_path / "runs" / "state.db"
+    named = open_store("~backup.db")  # a file name, not another user's home folder
+    assert isinstance(named, SQLiteStore) and named.path == Path("~backup.db")
+
+
+def test_a_home_folder_that_cannot_be_found_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unknown(uid: int) -> None:
+        raise KeyError(uid)  # what the password database says of a user it has no entry for
+
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr("pwd.getpwuid", unknown)
+    with pytest.raises(StateError, match="no home folder"):
+        open_store("~/state.db")
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
