@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .contract import PARTITIONS
+from .contract import PARTITIONS, StateError
 
-__all__ = ["Migration", "SQLITE", "POSTGRESQL", "statements"]
+__all__ = ["Migration", "SQLITE", "POSTGRESQL", "statements", "still_to_apply"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,14 @@ class Migration:
     version: int
     description: str
     sql: str
+
+
+def still_to_apply(location: str, version: int, migrations: list[Migration]) -> list[Migration]:
+    """The migrations a store at ``version`` lacks; refused when a newer destkit wrote it."""
+    known = migrations[-1].version
+    if version > known:
+        raise StateError(f"{location}: written by a newer destkit (schema {version}; this one knows {known}): upgrade destkit")
+    return migrations[version:]
 
 
 def statements(sql: str) -> list[str]:

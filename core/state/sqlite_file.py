@@ -153,12 +153,7 @@ class SQLiteFile:
     def _migrate(self) -> None:
         with self._transaction() as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
-            known = migrations.SQLITE[-1].version
-            if version > known:
-                raise StateError(
-                    f"{self.location}: written by a newer destkit (schema {version}; this one knows {known}): upgrade destkit"
-                )
-            for migration in migrations.SQLITE[version:]:
+            for migration in migrations.still_to_apply(self.location, version, migrations.SQLITE):
                 for statement in migrations.statements(migration.sql):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {migration.version}")
