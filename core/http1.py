@@ -67,6 +67,7 @@ class Connection(asyncio.Protocol):
         self._body_bytes = 0
         self._framed = False  # a Content-Length or chunked body: its end is known without the close
         self._headers_done = False
+        self._head_fed = 0  # bytes fed to the parser while the head was not complete
 
     # --- the exchange -------------------------------------------------------------------------
 
@@ -145,6 +146,12 @@ class Connection(asyncio.Protocol):
             return
         try:
             parser.feed_data(data)
+            if not self._headers_done:
+                # llhttp keeps an unfinished header line to itself until its end comes, where
+                # on_header cannot count it: what was fed is bounded instead.
+                self._head_fed += len(data)
+                if self._head_fed > self.limits.max_head_bytes:
+                    self._fail(self._head_too_large())
         except httptools.HttpParserUpgrade:
             self._fail(httpx.RemoteProtocolError("the server switched protocols", request=self._request))
         except httptools.HttpParserError as exc:
@@ -214,5 +221,7 @@ class Connection(asyncio.Protocol):
     def _count_head(self, size: int) -> None:
         self._head_bytes += size
         if self._head_bytes > self.limits.max_head_bytes:
-            limit = self.limits.max_head_bytes
-            raise AnswerTooLarge(f"the answer's head is over {limit:,} bytes", request=self._request)
+            raise self._head_too_large()
+
+    def _head_too_large(self) -> AnswerTooLarge:
+        return AnswerTooLarge(f"the answer's head is over {self.limits.max_head_bytes:,} bytes", request=self._request)

@@ -10,7 +10,10 @@ bare aiohttp client, httpx's own transport and the httpx-aiohttp adapter it is t
   length; never chunked;
 - the answer is read whole, bounded (``max_answer_bytes`` for the body, 64 KB and 200 headers
   for the head), within the request's ``read`` timeout (``default_timeout`` when it names none)
-  counted from the request being sent; bodies stay as sent: httpx decodes gzip and the rest when the plugin reads them;
+  counted from the request being sent; bodies stay as sent and httpx decodes them when the
+  plugin reads them, but a gzip or deflate body is first unpacked here within
+  ``max_answer_bytes`` (a few kilobytes can unpack to gigabytes), and one in ``br`` or ``zstd``,
+  which destkit never asks for and cannot bound, is refused;
 - at most ``max_connections`` requests at once, across hosts; the others wait in turn, up to
   the ``pool`` timeout; idle connections are reused newest first, for ``keepalive_expiry``
   seconds;
@@ -27,6 +30,7 @@ import asyncio
 import re
 import ssl
 import time
+import zlib
 
 import httpx
 
@@ -91,7 +95,7 @@ class Transport(httpx.AsyncBaseTransport):
             self._put_back(origin, connection)
         finally:
             self._in_use.release()
-        return _response(answer, request)
+        return _response(answer, request, self.limits.max_body_bytes)
 
     async def aclose(self) -> None:
         self._closed = True
@@ -194,7 +198,50 @@ async def _serialized(request: httpx.Request) -> tuple[bytes, bytes]:
     return head, body
 
 
-def _response(answer: Answer, request: httpx.Request) -> httpx.Response:
+#: zlib's window bits for each content coding httpx unpacks whatever the answer's size.
+_UNPACKED = {b"gzip": 16 + zlib.MAX_WBITS, b"x-gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}
+_UNBOUNDED = (b"br", b"zstd")  # unpacked by httpx when optional packages are installed
+
+
+def _check_unpacked(answer: Answer, limit: int, request: httpx.Request) -> None:
+    """Refuse an answer whose body, unpacked as httpx will unpack it, is over ``limit`` bytes."""
+    codings = [
+        coding.strip().lower()
+        for name, value in answer.headers
+        if name.lower() == b"content-encoding"
+        for coding in value.split(b",")
+    ]
+    body = answer.body
+    for coding in reversed(codings):  # the last coding applied is the first undone
+        if coding in _UNBOUNDED:
+            raise httpx.RemoteProtocolError(
+                f"the answer is in content coding {coding.decode()!r}, which destkit neither asks for nor reads", request=request
+            )
+        if coding not in _UNPACKED:
+            continue  # httpx leaves codings it does not know as they are
+        body = _unpacked(body, coding, limit, request)
+
+
+def _unpacked(body: bytes, coding: bytes, limit: int, request: httpx.Request) -> bytes:
+    try:
+        try:
+            unpacker = zlib.decompressobj(_UNPACKED[coding])
+            data = unpacker.decompress(body, limit + 1)
+        except zlib.error:
+            if coding != b"deflate":
+                raise
+            unpacker = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without its zlib wrapper, as some servers send it
+            data = unpacker.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise httpx.RemoteProtocolError(f"the answer's {coding.decode()} body is damaged ({exc})", request=request) from None
+    if len(data) > limit:
+        raise AnswerTooLarge(f"the answer unpacks to over {limit:,} bytes, the most that is read", request=request)
+    return data
+
+
+def _response(answer: Answer, request: httpx.Request, limit: int) -> httpx.Response:
+    if answer.body and any(name.lower() == b"content-encoding" for name, _ in answer.headers):
+        _check_unpacked(answer, limit, request)
     return httpx.Response(
         answer.status,
         headers=headers_from_raw(answer.headers),

@@ -347,6 +347,25 @@ async def test_one_connection_reads_each_answer_whole_and_is_reused_after_it() -
     assert server.connections == 1
 
 
+async def test_one_connection_refuses_a_header_line_that_never_ends_once_it_passes_the_head_limit() -> None:
+    # llhttp holds an unfinished header line itself: the bound must hold before the line ends.
+    async def endless(server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nX-Long: ")
+        for _ in range(64):
+            writer.write(b"a" * 16384)
+            await writer.drain()
+        await asyncio.sleep(30)
+
+    async with raw_server(endless) as server:
+        connection = await _connected(server, AnswerLimits(max_head_bytes=65536))
+        head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(AnswerTooLarge, match="head is over 65,536 bytes"):
+            await connection.exchange(httpx.Request("GET", server.url), head, b"", within=20)
+        assert asyncio.get_running_loop().time() - started < 10 and connection.closed
+
+
 async def test_one_connection_refuses_an_answer_with_more_headers_than_its_limit_and_closes() -> None:
     many = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(5)) + b"Content-Length: 2\r\n\r\nok"
     async with raw_server(answering(many)) as server:

@@ -7,6 +7,7 @@ import gzip
 import json
 import math
 import socket
+import zlib
 from typing import Any
 
 import httpx
@@ -56,6 +57,46 @@ async def test_a_compressed_answer_is_decoded_when_read() -> None:
         async with Transport() as transport:
             response = await exchange(transport, server.url, method="GET")
     assert response.json() == {"ok": True} and response.headers["content-encoding"] == "gzip"
+
+
+def raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("coding", "pack"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", raw_deflate),
+        ("gzip, gzip", lambda b: gzip.compress(gzip.compress(b))),
+    ],
+)
+async def test_a_compressed_answer_that_unpacks_past_the_limit_is_refused_before_it_is_unpacked(coding: str, pack: Any) -> None:
+    bomb = pack(b"0" * 5_000_000)  # a few kilobytes on the wire
+    assert len(bomb) < 100_000
+
+    bodies = [bomb, pack(b'{"ok": true}')]  # then an answer that unpacks within the limit
+
+    def answer(request: RecordedRequest) -> Reply:
+        return Reply(200, bodies.pop(0), {"Content-Encoding": coding, "Content-Type": "application/json"})
+
+    with LoopbackServer(answer) as server:
+        async with Transport(max_answer_bytes=1_000_000) as transport:
+            with pytest.raises(DeliveryError) as raised:
+                await exchange(transport, server.url, method="GET")
+            fine = await exchange(transport, server.url, method="GET")
+    assert raised.value.retryable and "unpacks to over 1,000,000 bytes" in raised.value.message
+    assert fine.json() == {"ok": True}
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+async def test_an_answer_in_a_coding_destkit_cannot_bound_is_refused(coding: str) -> None:
+    with LoopbackServer(lambda request: Reply(200, b"\x00" * 100, {"Content-Encoding": coding})) as server:
+        async with Transport() as transport:
+            with pytest.raises(DeliveryError, match=f"content coding '{coding}'"):
+                await exchange(transport, server.url, method="GET")
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["with Content-Length", "chunked"])
