@@ -115,6 +115,9 @@ class ServeOptions(_Strict):
         64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Bytes a profile lookup's body may hold; 413 past it."
     )
     lookup_max_events: int = Field(100, ge=1, le=10_000, description="Events one profile lookup may ask about; 413 past it.")
+    lookup_max_identities: int = Field(
+        500, ge=1, le=100_000, description="Identities one profile lookup may name, all its events together; 413 past it."
+    )
     limit_concurrency: int = Field(
         1000, ge=1, description="Connections and requests in progress at once; past it, new requests are answered 503."
     )

@@ -18,7 +18,8 @@ datastream, in the edge's shape::
 ``attributes`` appear only for a destination that keeps them AND a call carrying a valid
 ``Authorization: Bearer`` token (the config's ``serve.edge_tokens``); a wrong token is a 401.
 The token is checked before the body is read; the body is bounded (``serve.lookup_max_bytes``,
-``serve.lookup_max_events``: 413 past them) and parsed as strictly as events are.
+``serve.lookup_max_events``, ``serve.lookup_max_identities``: 413 past them; each identity
+costs a read of the store per destination) and parsed as strictly as events are.
 
 Engage sends audience membership two ways, both read here: an identify whose traits hold
 ``{"<audience_key>": true|false}``, and a track ``Audience Entered`` / ``Audience Exited``
@@ -226,7 +227,7 @@ class EdgeLookup:
                 configured = ", ".join(sorted(self.datastreams)) or "none"
                 detail = f"no destination is configured for datastream {datastream!r} (configured: {configured})"
                 raise _Problem(400, "Bad Request", detail)
-            events = _events(await self._body(request), self.options.lookup_max_events)
+            events = _events(await self._body(request), self.options.lookup_max_events, self.options.lookup_max_identities)
             store = self.store()
             if store is None:
                 raise _Problem(503, "Service Unavailable", "the service is starting")
@@ -297,7 +298,7 @@ def _entry(dest: CompiledDestination, profile: StoredProfile | None, authenticat
     return entry
 
 
-def _events(data: Any, most: int) -> list[list[tuple[str, str]]]:
+def _events(data: Any, most: int, most_identities: int) -> list[list[tuple[str, str]]]:
     """The identities of each event of a request, primary ones first; a _Problem if malformed."""
     if isinstance(data, dict) and isinstance(data.get("event"), dict):
         events, where = [data["event"]], ["event"]
@@ -308,7 +309,12 @@ def _events(data: Any, most: int) -> list[list[tuple[str, str]]]:
     if len(events) > most:
         detail = f"a lookup asks about at most {most:,} events (serve.lookup_max_events); this one {len(events):,}"
         raise _Problem(413, "Payload Too Large", detail)
-    return [_identities(event, spot) for event, spot in zip(events, where, strict=True)]
+    identities = [_identities(event, spot) for event, spot in zip(events, where, strict=True)]
+    named = sum(map(len, identities))
+    if named > most_identities:
+        detail = f"a lookup names at most {most_identities:,} identities (serve.lookup_max_identities); this one {named:,}"
+        raise _Problem(413, "Payload Too Large", detail)
+    return identities
 
 
 def _identities(event: Any, where: str) -> list[tuple[str, str]]:

@@ -284,6 +284,7 @@ def test_anchors_without_aliases_are_plain_yaml(tmp_path: Path) -> None:
         ({"header_timeout": 0}, "serve.header_timeout"),
         ({"body_timeout": -1}, "serve.body_timeout"),
         ({"lookup_max_events": 0}, "serve.lookup_max_events"),
+        ({"lookup_max_identities": 0}, "serve.lookup_max_identities"),
         ({"limit_concurrency": 0}, "serve.limit_concurrency"),
         ({"header_timout": 5}, "header_timout"),  # a misspelt limit is refused, not ignored
     ],

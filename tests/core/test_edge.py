@@ -222,7 +222,13 @@ async def test_lookups_are_counted_in_the_metrics(known: tuple[Service, httpx.As
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    options = {"write_keys": [KEY], "edge_tokens": [TOKEN], "lookup_max_bytes": 4096, "lookup_max_events": 3}
+    options = {
+        "write_keys": [KEY],
+        "edge_tokens": [TOKEN],
+        "lookup_max_bytes": 4096,
+        "lookup_max_events": 3,
+        "lookup_max_identities": 5,
+    }
     service = Service({"serve": options, "destinations": destinations()}, state=str(tmp_path / "state.db"), grace=5)
     with LoopbackServer(app=service.app) as server:
         yield server.url
@@ -237,6 +243,10 @@ def many(count: int) -> dict[str, Any]:
     [
         (json.dumps(many(3)).encode(), 200, None),
         (json.dumps(many(4)).encode(), 413, "at most 3 events (serve.lookup_max_events)"),
+        # each identity is a read of the store: one event naming many is bounded too
+        (json.dumps(lookup_body(*((f"ns{n}", "u", n == 0) for n in range(5)))).encode(), 200, None),
+        (json.dumps(lookup_body(*((f"ns{n}", "u", n == 0) for n in range(6)))).encode(), 413, "at most 5 identities"),
+        (json.dumps({"events": [lookup_body(("a", "1", True), ("b", "2", False))["event"]] * 3}).encode(), 413, "this one 6"),
         (json.dumps(lookup_body(("userId", "x" * 5000, True))).encode(), 413, "at most 4,096 bytes (serve.lookup_max_bytes)"),
         (b'{"event": {"xdm": {"identityMap": {"userId": [{"id": "\\ud800"}]}}}}', 400, "not valid Unicode"),
         (b'{"event": {"xdm": {"identityMap": {"userId": [{"id": "u", "n": NaN}]}}}}', 400, "NaN is not a JSON number"),
