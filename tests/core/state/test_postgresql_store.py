@@ -9,8 +9,10 @@ from collections.abc import Callable
 import pytest
 
 from destkit.state import Ack, MarkDelivered, Operation, Park, StateError, StateStore, open_store
+from destkit.state.locations import parse_postgresql
 from destkit.state.migrations import POSTGRESQL
 from destkit.state.postgresql import PostgreSQLStore
+from destkit.state.postgresql_pool import PostgreSQLDatabase
 from tests.postgres import PASSWORD, PostgresServer
 
 
@@ -41,6 +43,21 @@ async def test_connection_problems_are_clear_and_keep_the_password(
 async def test_a_password_login_works(postgres: PostgresServer) -> None:
     async with open_store(postgres.url(user="destkit_pw", password=PASSWORD)) as store:
         assert await store.schema_version() == POSTGRESQL[-1].version
+
+
+async def test_the_database_under_a_store_migrates_its_schema_and_says_when_it_is_closed(postgres: PostgresServer) -> None:
+    database = PostgreSQLDatabase(parse_postgresql(postgres.url("bare_database")))
+    with pytest.raises(StateError, match="not open"):
+        database.pool  # noqa: B018  # the property is what refuses
+    await database.open()
+    try:
+        assert await database.schema_version() == POSTGRESQL[-1].version
+        tables = await database.pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'bare_database'")
+        assert {"ledger", "inbox", "parked", "dead_letters"} <= {row[0] for row in tables}
+    finally:
+        await database.close()
+    with pytest.raises(StateError, match="not open"):
+        database.pool  # noqa: B018
 
 
 async def test_processes_starting_at_once_migrate_once(postgres: PostgresServer) -> None:
