@@ -5,15 +5,24 @@ server): a declared ``Content-Length`` over the limit is refused before a byte i
 body sent without one (chunked) is refused as soon as it grows past the limit, so a client can
 never make a server hold more than ``limit`` bytes of its body. With a ``timeout``, a body
 that takes longer to arrive (a client trickling bytes to hold a connection) is refused too.
+
+A compressed body, a request's or a destination's answer, is unpacked by :func:`unpacked`,
+which stops one byte past the limit: a few kilobytes of gzip can unpack to gigabytes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import zlib
 
 from starlette.types import Receive, Scope
 
-__all__ = ["BodyTooLarge", "BodyTooSlow", "ClientGone", "declared_length", "read_body"]
+__all__ = ["BodyTooLarge", "BodyTooSlow", "ClientGone", "PACKED", "declared_length", "read_body", "unpacked"]
+
+#: zlib's window bits for each content coding :func:`unpacked` reads.
+_WINDOW = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+#: The content codings :func:`unpacked` reads.
+PACKED = frozenset(_WINDOW)
 
 
 class BodyTooLarge(Exception):
@@ -76,3 +85,30 @@ async def _read(receive: Receive, limit: int) -> bytes:
             chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def unpacked(body: bytes, coding: str, limit: int) -> bytes:
+    """``body`` unpacked from ``coding`` (one of :data:`PACKED`: gzip, its members one after
+    another; deflate, with its zlib wrapper or without, as some servers send it), at most
+    ``limit + 1`` bytes of it: a result longer than ``limit`` means the whole is over it. A
+    damaged or cut-short body raises ``zlib.error``."""
+    if coding != "deflate":
+        return _inflated(body, _WINDOW[coding], limit)
+    try:
+        return _inflated(body, zlib.MAX_WBITS, limit)
+    except zlib.error:
+        return _inflated(body, -zlib.MAX_WBITS, limit)
+
+
+def _inflated(body: bytes, window: int, limit: int) -> bytes:
+    out = bytearray()
+    rest = body
+    while rest and len(out) <= limit:
+        unpacker = zlib.decompressobj(window)
+        out += unpacker.decompress(rest, limit + 1 - len(out))  # never 0, which would mean no bound
+        if not unpacker.eof:
+            if unpacker.unconsumed_tail:
+                break  # stopped at the bound: over the limit
+            raise zlib.error("the data ends before its end marker")
+        rest = unpacker.unused_data  # another gzip member may follow
+    return bytes(out)

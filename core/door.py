@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
-import io
 import json
 import logging
 import uuid
@@ -33,7 +31,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from .bodies import BodyTooLarge, BodyTooSlow, ClientGone, read_body
+from .bodies import BodyTooLarge, BodyTooSlow, ClientGone, read_body, unpacked
 from .errors import InvalidEvent
 from .eventjson import EventJSONError, parse_event_json
 from .events import EVENT_TYPES, validate_event
@@ -102,8 +100,8 @@ class Door:
             raise Refused(400, "the client went away before its body was complete", "gone") from None
         if request.headers.get("content-encoding", "").lower() == "gzip":
             try:
-                body = gzip.GzipFile(fileobj=io.BytesIO(body)).read(limit + 1)
-            except (OSError, EOFError, zlib.error):
+                body = unpacked(body, "gzip", limit)
+            except zlib.error:
                 raise Refused(400, "the body says gzip but is not", "gzip") from None
             if len(body) > limit:
                 raise Refused(413, f"the body is over {limit // 1024} KB once unzipped, the limit for {what}", "size")

@@ -34,6 +34,7 @@ import zlib
 
 import httpx
 
+from .bodies import PACKED, unpacked
 from .http1 import Answer, AnswerLimits, AnswerTooLarge, Connection
 from .slots import Slots
 from .wire import headers_from_raw
@@ -198,8 +199,6 @@ async def _serialized(request: httpx.Request) -> tuple[bytes, bytes]:
     return head, body
 
 
-#: zlib's window bits for each content coding httpx unpacks whatever the answer's size.
-_UNPACKED = {b"gzip": 16 + zlib.MAX_WBITS, b"x-gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}
 _UNBOUNDED = (b"br", b"zstd")  # unpacked by httpx when optional packages are installed
 
 
@@ -217,26 +216,15 @@ def _check_unpacked(answer: Answer, limit: int, request: httpx.Request) -> None:
             raise httpx.RemoteProtocolError(
                 f"the answer is in content coding {coding.decode()!r}, which destkit neither asks for nor reads", request=request
             )
-        if coding not in _UNPACKED:
+        name = coding.decode("latin-1")
+        if name not in PACKED:
             continue  # httpx leaves codings it does not know as they are
-        body = _unpacked(body, coding, limit, request)
-
-
-def _unpacked(body: bytes, coding: bytes, limit: int, request: httpx.Request) -> bytes:
-    try:
         try:
-            unpacker = zlib.decompressobj(_UNPACKED[coding])
-            data = unpacker.decompress(body, limit + 1)
-        except zlib.error:
-            if coding != b"deflate":
-                raise
-            unpacker = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without its zlib wrapper, as some servers send it
-            data = unpacker.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise httpx.RemoteProtocolError(f"the answer's {coding.decode()} body is damaged ({exc})", request=request) from None
-    if len(data) > limit:
-        raise AnswerTooLarge(f"the answer unpacks to over {limit:,} bytes, the most that is read", request=request)
-    return data
+            body = unpacked(body, name, limit)
+        except zlib.error as exc:
+            raise httpx.RemoteProtocolError(f"the answer's {name} body is damaged ({exc})", request=request) from None
+        if len(body) > limit:
+            raise AnswerTooLarge(f"the answer unpacks to over {limit:,} bytes, the most that is read", request=request)
 
 
 def _response(answer: Answer, request: httpx.Request, limit: int) -> httpx.Response:

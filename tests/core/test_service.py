@@ -134,6 +134,21 @@ async def test_gzip_bodies_are_read(running: Any) -> None:
     assert json.loads(destination.requests[0].content)["userId"] == "g"
 
 
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        (gzip.compress(b" " * 5_000_000), 413, "once unzipped"),  # about 5 KB that unpacks to 5 MB
+        (gzip.compress(json.dumps({"userId": "g", "event": "e"}).encode())[:-12], 400, "says gzip but is not"),
+        (b"not gzip at all", 400, "says gzip but is not"),
+    ],
+    ids=["bomb", "cut short", "not gzip"],
+)
+async def test_gzip_bodies_are_unpacked_within_the_limit(running: Any, body: bytes, status: int, words: str) -> None:
+    _, client, _ = running
+    answer = await client.post("/v1/track", content=body, headers={**auth(), "Content-Encoding": "gzip"})
+    assert answer.status_code == status and words in answer.json()["message"]
+
+
 async def test_health_and_metrics(running: Any) -> None:
     service, client, _ = running
     await client.post("/v1/identify", json={"userId": "u1", "traits": {}}, headers=auth())
