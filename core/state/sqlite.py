@@ -28,7 +28,7 @@ from .records import (
     merge_profile,
     runs_of_one_kind,
 )
-from .sqlite_apply import APPLY, json_rows
+from .sqlite_apply import APPLY, insert_values
 from .sqlite_file import SQLiteFile
 
 __all__ = ["SQLiteStore"]
@@ -157,13 +157,12 @@ class SQLiteStore(SQLiteFile, StateStore):
         await self._run(self._accept, rows)
 
     def _accept(self, rows: list[tuple[int, float, str]]) -> None:
-        batch = json.dumps(rows, ensure_ascii=False)
         # An event answered 200 must survive a power loss, not only a crash of destkit: its
         # commit waits for the disk. Settlements need not (one lost is only sent again).
         self.db.execute("PRAGMA synchronous = FULL")
         try:
             with self._transaction() as db:
-                db.execute(f"INSERT INTO inbox (partition_id, received_at, event) {json_rows(3)}", (batch,))
+                insert_values(db, "INSERT INTO inbox (partition_id, received_at, event)", rows)
         finally:
             self.db.execute("PRAGMA synchronous = NORMAL")
 

@@ -16,6 +16,7 @@ import pytest
 
 from destkit.state import StateError, open_store, partition_of
 from destkit.state.migrations import SQLITE
+from destkit.state.sqlite_apply import insert_values
 
 
 async def test_a_new_file_is_its_owners_alone_and_in_wal_mode(tmp_path: Path) -> None:
@@ -147,3 +148,15 @@ async def test_waiting_for_another_writer_does_not_stop_the_event_loop(tmp_path:
             assert time.monotonic() - started >= 0.9  # the write did wait for the lock...
             assert max(gaps) < 0.25  # ...and the loop went on meanwhile
             assert await store.inbox_depth() == 1
+
+
+@pytest.mark.parametrize("limit", [4, 9, 999])
+def test_rows_of_values_go_in_whole_and_exact_whatever_the_argument_limit(tmp_path: Path, limit: int) -> None:
+    db = sqlite3.connect(tmp_path / "v.db", isolation_level=None)
+    db.execute("CREATE TABLE t (n INTEGER, text TEXT, at REAL, missing TEXT)")
+    db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    rows = [(n, f'say "{n}" \\ 🎉', 1_700_000_000.123456 + n / 7, None) for n in range(1000)]
+    insert_values(db, "INSERT INTO t (n, text, at, missing)", rows)
+    assert db.execute("SELECT n, text, at, missing FROM t ORDER BY rowid").fetchall() == rows
+    insert_values(db, "INSERT INTO t (n, text, at, missing)", [])
+    assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 1000
