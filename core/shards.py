@@ -5,7 +5,8 @@ Each process reads the whole file and delivers the events of its share (a stable
 person, :mod:`destkit.replay_job`), with its own runtime, commit group and spool of results, all
 on the one state store. The parent starts them, shows their combined progress, forwards each
 SIGINT or SIGTERM to them once (they run in a process group of their own, so a Ctrl-C on the
-terminal reaches only the parent), and merges their summaries into one.
+terminal reaches only the parent), and merges their summaries into one. A process whose parent
+is gone (killed with SIGKILL, it forwarded nothing) stops as on SIGTERM.
 
 On Linux, when the parent runs no other thread, the processes are forked: they start at once
 with what the parent has loaded, where a spawned process would import destkit and its
@@ -24,6 +25,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,14 +53,16 @@ class Counts:
 
 #: The signals the parent forwards; held back while it starts the processes.
 _STOPS = (signal.SIGINT, signal.SIGTERM)
+_ORPHAN_CHECK = 0.2  # seconds between two looks of a share at its parent
 
 
-def _share(job: ReplayJob, events: Any, failed: Any, position: Any, results: Any) -> None:
+def _share(job: ReplayJob, parent: int, events: Any, failed: Any, position: Any, results: Any) -> None:
     """One process's share. ``events``, ``failed`` and ``position`` are shared counters that only
     this process writes (so they need no lock) and the parent reads for its progress line."""
     os.setpgrp()  # out of the terminal's group: signals come from the parent, once each
     for signum in _STOPS:  # a forked process has the parent's handlers; the job installs its own
         signal.signal(signum, signal.SIG_DFL)
+    _stop_when_orphaned(parent)
     tune_collector()
     if job.logs is not None:
         configure(job.logs)
@@ -81,6 +85,19 @@ def _share(job: ReplayJob, events: Any, failed: Any, position: Any, results: Any
         flush()
 
 
+def _stop_when_orphaned(parent: int) -> None:
+    """Stop this share as a SIGTERM would (what is in flight finishes and is recorded) once its
+    parent is gone: killed with SIGKILL, it could forward nothing, and the shares, in a process
+    group of their own, would go on delivering beside the next run of the same replay."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_ORPHAN_CHECK)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="destkit-parent-watch", daemon=True).start()
+
+
 def run_sharded(
     job: ReplayJob, workers: int, spools: list[Path | None], progress: Callable[[Counts], None] | None = None
 ) -> JobResult:
@@ -94,7 +111,14 @@ def run_sharded(
     processes = [
         context.Process(
             target=_share,
-            args=(replace(job, shard=k, shards=workers, spool=spools[k]), events[k], failed[k], positions[k], results),
+            args=(
+                replace(job, shard=k, shards=workers, spool=spools[k]),
+                os.getpid(),
+                events[k],
+                failed[k],
+                positions[k],
+                results,
+            ),
             name=f"destkit-replay-{k}",
         )
         for k in range(workers)
