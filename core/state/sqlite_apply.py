@@ -1,7 +1,7 @@
 """How each settling operation is written into an SQLite store: one statement per run of one kind.
 
-The frequent kinds go in one statement each, not through ``executemany``: that steps once per
-row, and each step hands the GIL to the event loop and back, which made the loop of a live
+The frequent kinds go in one statement per run (per few hundred rows), not through
+``executemany``: that steps once per row, and each step hands the GIL to the event loop and back, which made the loop of a live
 replay wait for the store thread about 10% of its time. Ledger marks (and the inbox's accepted
 events) are rows of values (:func:`insert_values`): bound as they are, their text is not
 escaped into JSON and back, nor a time turned into text and back, which cost as much as the
@@ -39,7 +39,7 @@ def insert_values(db: sqlite3.Connection, insert: str, rows: Sequence[tuple[Any,
         db.execute(_values_statement(insert, width, len(block)), [value for row in block for value in row])
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=512)  # a few hundred sizes of each statement
 def _values_statement(insert: str, width: int, rows: int) -> str:
     row = "(" + ", ".join("?" * width) + ")"
     return f"{insert} VALUES " + ", ".join([row] * rows)

@@ -9,13 +9,14 @@ import signal
 import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.processes import DESTKIT, Sandbox
+from tests.processes import DESTKIT, Sandbox, children_of, wait_for_exit
 
 
 @pytest.fixture
@@ -45,20 +46,6 @@ def write_events(folder: Path, count: int, prefix: str = "user") -> Path:
     return path
 
 
-def wait_for_exit(pid: int, timeout: float) -> bool:
-    """Whether process ``pid`` ends (or is left a zombie) within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def replay(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([DESTKIT, "replay", *args, "-q"], capture_output=True, text=True, timeout=timeout)
 
@@ -76,7 +63,7 @@ def test_a_replay_killed_halfway_and_run_again_delivers_everything_once(folder: 
         first.wait(10)
         updated_at_kill = sandbox.stats()["requests"]["profile_update"]["200"]
         assert updated_at_kill < count  # it really was halfway
-        with sqlite3.connect(state) as db:  # what the ledger had committed when the process died
+        with closing(sqlite3.connect(state)) as db:  # what the ledger had committed when the process died
             marked = {row[0] for row in db.execute("SELECT message_id FROM ledger")}
 
         second = replay(str(events), "--config", str(config), "--state", str(state))
@@ -106,7 +93,7 @@ def test_the_processes_of_a_replay_whose_parent_was_killed_stop_on_their_own(fol
         )
         while sandbox.stats()["requests"].get("profile_update", {}).get("200", 0) < 200:
             time.sleep(0.02)
-        shares = [int(pid) for pid in Path(f"/proc/{first.pid}/task/{first.pid}/children").read_text().split()]
+        shares = [pid for pid in children_of(first.pid) if b"replay" in Path(f"/proc/{pid}/cmdline").read_bytes()]
         assert len(shares) == 2
         os.kill(first.pid, signal.SIGKILL)  # it can forward nothing: each share must see it is gone
         first.wait(10)
@@ -114,7 +101,7 @@ def test_the_processes_of_a_replay_whose_parent_was_killed_stop_on_their_own(fol
             assert wait_for_exit(share, timeout=15), f"share {share} still running after its parent was killed"
         delivered = sandbox.stats()["requests"]["profile_update"]["200"]
         assert delivered < count  # they stopped as on SIGTERM (what was in flight finished), not at the end
-        with sqlite3.connect(state) as db:
+        with closing(sqlite3.connect(state)) as db:
             assert db.execute("SELECT count(*) FROM ledger").fetchone()[0] <= delivered
     finally:
         sandbox.stop()

@@ -20,7 +20,7 @@ import pytest
 
 from destkit.shards import _Forwarder, start_method
 from destkit.testing import LoopbackServer, RecordedRequest, Reply
-from tests.processes import DESTKIT
+from tests.processes import DESTKIT, children_of
 
 PEOPLE, EACH = 40, 15
 
@@ -154,19 +154,6 @@ def test_standard_input_is_read_by_one_process(tmp_path: Path) -> None:
     assert result.returncode == 2 and "standard input can be read by one process only" in result.stderr
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue  # gone meanwhile
-            if parent == pid:
-                found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="processes are forked on Linux only")
 def test_the_processes_of_a_replay_are_forked_not_started_afresh(tmp_path: Path) -> None:
     async def slow(request: RecordedRequest) -> Reply:
@@ -177,7 +164,7 @@ def test_the_processes_of_a_replay_are_forked_not_started_afresh(tmp_path: Path)
         args = [str(write_events(tmp_path)), "--config", str(write_config(tmp_path, server.url)), "--no-state"]
         replay = start(*args, "--workers", "2", "--concurrency", "2")
         wait_for_requests(server, 4)
-        commands = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in _children(replay.pid)]
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children_of(replay.pid)]
         replay.terminate()
         replay.communicate(timeout=30)
     shares = [command for command in commands if b"replay" in command]
