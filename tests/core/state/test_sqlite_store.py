@@ -160,3 +160,18 @@ def test_rows_of_values_go_in_whole_and_exact_whatever_the_argument_limit(tmp_pa
     assert db.execute("SELECT n, text, at, missing FROM t ORDER BY rowid").fetchall() == rows
     insert_values(db, "INSERT INTO t (n, text, at, missing)", [])
     assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 1000
+
+
+def test_rows_of_values_of_any_count_take_a_few_statements_of_a_few_shapes(tmp_path: Path) -> None:
+    # The connection keeps every statement it prepares: one per count of rows kept about 11 MB
+    # of them in a replay process.
+    db = sqlite3.connect(tmp_path / "v.db", isolation_level=None)
+    db.execute("CREATE TABLE t (n INTEGER, text TEXT)")
+    executed: list[str] = []
+    db.set_trace_callback(executed.append)
+    for count in range(1, 301):
+        insert_values(db, "INSERT INTO t (n, text)", [(n, "x") for n in range(count)])
+    assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 300 * 301 // 2
+    shapes = {statement.count("(") for statement in executed if statement.startswith("INSERT")}
+    assert len(shapes) <= 8, sorted(shapes)  # 1, 2, 4 ... 128 rows
+    assert len([s for s in executed if s.startswith("INSERT")]) <= 300 * 9  # at most 2 of 128, then 64, 32 ... 1
