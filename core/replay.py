@@ -48,6 +48,8 @@ class Delivery:
     durable: Durable | None = None
     commits: CommitGroup | None = None
     extra: Extra | None = None
+    #: Once set, no more deliveries start: the rest of a chunk stays unsettled (a replay resumes from it).
+    stopping: asyncio.Event | None = None
     _slots: asyncio.Semaphore = field(init=False)
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
@@ -62,15 +64,23 @@ class Delivery:
         if self.durable is not None:
             await self.durable.skip_delivered([r for _, r in routed if r is not None and r.jobs])
         for item, route in routed:
+            if self._stopped():
+                return
             if route is None:
                 await self._settle(item, None, [invalid_line(item.line, item.problem or "")])
             elif not route.jobs:  # skipped or invalid: decided without the network
                 await self._settle(item, route, route.finished())
             else:
                 await self._slots.acquire()
+                if self._stopped():  # asked while waiting for a slot
+                    self._slots.release()
+                    return
                 task = asyncio.create_task(self._deliver(item, route))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+    def _stopped(self) -> bool:
+        return self.stopping is not None and self.stopping.is_set()
 
     async def finish(self) -> None:
         """Wait for every delivery started (their settlements queued, not yet committed)."""

@@ -1,0 +1,56 @@
+"""Delivering a stream of lines (destkit.replay.Delivery), over httpx.MockTransport."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from destkit import Runtime
+from destkit.replay import CHUNK, Delivery, deliver_chunks
+from destkit.sources import Line
+from destkit.testing import RecordingTransport, json_reply, make_event
+
+
+def webhook(answer: RecordingTransport) -> Runtime:
+    entry = {"name": "hook", "type": "webhook", "settings": {"url": "https://hooks.example.com"}}
+    return Runtime({"destinations": [entry]}, transport=answer)
+
+
+def lines(count: int) -> list[Line]:
+    return [Line(n, make_event("track", messageId=f"m-{n}", userId=f"u-{n}")) for n in range(1, count + 1)]
+
+
+async def test_once_asked_to_stop_no_more_deliveries_start_and_the_rest_of_the_chunk_stays_unsettled() -> None:
+    stopping = asyncio.Event()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        stopping.set()  # the first request to arrive asks the delivery to stop
+        return json_reply()
+
+    transport = RecordingTransport(answer)
+    settled: list[int] = []
+    async with webhook(transport) as runtime:
+        delivery = Delivery(runtime, lambda line, outcomes: settled.append(line), window=2, stopping=stopping)
+        await deliver_chunks([lines(CHUNK)], delivery)
+    # The two deliveries the window had started finish and are settled; nothing after them starts.
+    assert len(transport.requests) == 2 and sorted(settled) == [1, 2]
+
+
+async def test_without_a_stop_every_line_of_a_chunk_is_delivered_within_the_window() -> None:
+    in_flight, most = 0, 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0)
+        in_flight -= 1
+        return json_reply()
+
+    transport = RecordingTransport(answer)
+    settled: list[int] = []
+    async with webhook(transport) as runtime:
+        delivery = Delivery(runtime, lambda line, outcomes: settled.append(line), window=3, stopping=asyncio.Event())
+        await deliver_chunks([lines(CHUNK), lines(5)], delivery)
+    assert sorted(settled) == sorted([*range(1, CHUNK + 1), *range(1, 6)]) and most <= 3
