@@ -34,7 +34,10 @@ ParkedResult = Callable[[ParkedDelivery, list[Outcome]], None]
 #: What settles a line besides its outcomes (the inbox's acknowledgement), and what to do once committed.
 Extra = Callable[[Line], tuple[list[Operation], Callable[[], None] | None]]
 
-CHUNK = 64  # lines routed, and looked up in the ledger, together
+#: Lines routed, and looked up in the ledger, together. Each look is a call handed to the state
+#: store's thread and back; one per 512 lines, not per 64, gave two replay processes sharing two
+#: cores a tenth more events per second. Delivering still starts event by event, within ``window``.
+CHUNK = 512
 
 
 @dataclass
