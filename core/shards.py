@@ -6,7 +6,7 @@ person, :mod:`destkit.replay_job`), with its own runtime, commit group and spool
 on the one state store. The parent starts them, shows their combined progress, forwards each
 SIGINT or SIGTERM to them once (they run in a process group of their own, so a Ctrl-C on the
 terminal reaches only the parent), and merges their summaries into one. A process whose parent
-is gone (killed with SIGKILL, it forwarded nothing) stops as on SIGTERM.
+is gone (killed with SIGKILL, it forwarded nothing) stops as on SIGTERM (:mod:`destkit.parent_watch`).
 
 On Linux, when the parent runs no other thread, the processes are forked: they start at once
 with what the parent has loaded, where a spawned process would import destkit and its
@@ -25,7 +25,6 @@ import queue
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 from .logs import configure, flush
 from .loops import tune_collector
 from .outcome import OK_STATUSES, Outcome
+from .parent_watch import stop_when_orphaned
 from .replay_job import JobResult, ReplayJob, run_job
 from .report import Summary
 
@@ -53,7 +53,6 @@ class Counts:
 
 #: The signals the parent forwards; held back while it starts the processes.
 _STOPS = (signal.SIGINT, signal.SIGTERM)
-_ORPHAN_CHECK = 0.2  # seconds between two looks of a share at its parent
 
 
 def _share(job: ReplayJob, parent: int, events: Any, failed: Any, position: Any, results: Any) -> None:
@@ -62,7 +61,7 @@ def _share(job: ReplayJob, parent: int, events: Any, failed: Any, position: Any,
     os.setpgrp()  # out of the terminal's group: signals come from the parent, once each
     for signum in _STOPS:  # a forked process has the parent's handlers; the job installs its own
         signal.signal(signum, signal.SIG_DFL)
-    _stop_when_orphaned(parent)
+    stop_when_orphaned(parent)
     tune_collector()
     if job.logs is not None:
         configure(job.logs)
@@ -83,19 +82,6 @@ def _share(job: ReplayJob, parent: int, events: Any, failed: Any, position: Any,
         results.put((job.shard, None, f"{type(exc).__name__}: {exc}"))
     finally:
         flush()
-
-
-def _stop_when_orphaned(parent: int) -> None:
-    """Stop this share as a SIGTERM would (what is in flight finishes and is recorded) once its
-    parent is gone: killed with SIGKILL, it could forward nothing, and the shares, in a process
-    group of their own, would go on delivering beside the next run of the same replay."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(_ORPHAN_CHECK)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="destkit-parent-watch", daemon=True).start()
 
 
 def run_sharded(

@@ -4,8 +4,9 @@ Each is a :class:`~destkit.worker.Worker` in a process of its own, on the servic
 (SQLite too: the store's partitions and leases share the work out), with the service's config
 as the service resolved it (sandboxed destinations point at the service's sandboxes). They run
 in a process group of their own, so a Ctrl-C on the terminal reaches the service, which stops
-them: SIGTERM, then the grace period, then SIGKILL. One that dies is started again, with a
-growing pause.
+them: SIGTERM, then the grace period, then SIGKILL. One whose service is gone (killed with
+SIGKILL, it could stop nothing) stops as on SIGTERM, rather than deliver on beside the next
+service. One that dies is started again, with a growing pause.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from multiprocessing.process import BaseProcess
 from .config import Config
 from .logs import LogSettings, configure, flush
 from .loops import run, tune_collector
+from .parent_watch import stop_when_orphaned
 from .runtime import Runtime
 from .state import open_store
 from .worker import Worker, WorkerOptions
@@ -31,9 +33,10 @@ logger = logging.getLogger("destkit.worker")
 
 
 def _deliver(
-    config: Config, location: str, options: WorkerOptions, rehearsal: bool, loop: str, logs: LogSettings | None
+    parent: int, config: Config, location: str, options: WorkerOptions, rehearsal: bool, loop: str, logs: LogSettings | None
 ) -> None:
     os.setpgrp()
+    stop_when_orphaned(parent)
     tune_collector()
     if logs is not None:
         configure(logs)
@@ -66,7 +69,7 @@ class WorkerProcesses:
         logs: LogSettings | None = None,
     ) -> None:
         self.count = count
-        self.args = (config, location, options, rehearsal, loop, logs)
+        self.args = (os.getpid(), config, location, options, rehearsal, loop, logs)
         self.grace = options.grace
         self._context = multiprocessing.get_context("spawn")
         self.processes: list[BaseProcess] = []

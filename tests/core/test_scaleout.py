@@ -19,7 +19,7 @@ import httpx
 from destkit.state.commits import DEFAULT_LIMIT
 from destkit.testing import LoopbackServer, RecordedRequest, Reply
 from tests.postgres import PostgresServer
-from tests.processes import DESTKIT, Running, free_port
+from tests.processes import DESTKIT, Running, children_of, free_port, wait_for_exit
 
 KEY = "wk-scale-0123456789"
 CONCURRENCY = 8
@@ -174,14 +174,19 @@ def test_workers_deliver_what_front_doors_accept_and_survive_a_kill(tmp_path: Pa
                 process.stop()
 
 
+def serve_on_sqlite(folder: Path, sink: Sink, state: str, workers: int) -> Running:
+    """``destkit serve --workers N`` on the SQLite file ``state``, delivering to ``sink``."""
+    config = write_config(folder, sink.server.url)
+    args = ("serve", "--config", str(config), "--state", state, "--workers", str(workers), "--grace", "2")
+    return Running(*args, log=folder / "serve.log", port=free_port())
+
+
 def test_one_service_with_two_delivery_processes_on_sqlite(tmp_path: Path) -> None:
     """destkit serve --workers 2: one process takes the requests (and delivers), another only
     delivers; the SQLite store's partitions share the work out, and a stop stops both."""
     sink, state = Sink(), str(tmp_path / "state.db")
     with sink.server:
-        config = write_config(tmp_path, sink.server.url)
-        args = ("serve", "--config", str(config), "--state", state, "--workers", "2", "--grace", "2")
-        door = Running(*args, log=tmp_path / "serve.log", port=free_port())
+        door = serve_on_sqlite(tmp_path, sink, state, workers=2)
         try:
             shares: list[int] = []
             for _ in range(80):  # both processes hold half of the partitions once they have settled
@@ -200,3 +205,27 @@ def test_one_service_with_two_delivery_processes_on_sqlite(tmp_path: Path) -> No
         assert str(door.process.pid) not in left.stdout
         found = subprocess.run([DESTKIT, "state", "status", "--state", state, "--json"], capture_output=True, text=True)
         assert json.loads(found.stdout)["workers"] == []  # every delivery process gave its share back
+
+
+def test_the_delivery_processes_of_a_killed_service_stop_on_their_own(tmp_path: Path) -> None:
+    """Killed with SIGKILL, a service cannot stop the delivery processes it started (they run in
+    a process group of their own): they see their parent gone and stop, rather than deliver on
+    beside the next service on the same store."""
+    sink, state = Sink(), str(tmp_path / "state.db")
+    with sink.server:
+        door = serve_on_sqlite(tmp_path, sink, state, workers=3)
+        try:
+            deliverers: list[int] = []
+            for _ in range(80):
+                deliverers = [
+                    pid for pid in children_of(door.process.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                ]
+                if len(deliverers) == 2:
+                    break
+                time.sleep(0.1)
+            assert len(deliverers) == 2
+            wait_until_delivered(sink, send_everything([door], lambda: None))  # they are at work
+        finally:
+            door.kill()
+        still = [pid for pid in deliverers if not wait_for_exit(pid, timeout=15)]
+        assert still == [], f"delivery process(es) {still} still running after the service was killed"
