@@ -22,6 +22,10 @@
         ├── RetryableError                  RETRYABLE_ERROR          5xx, 423, connection errors
         └── BadRequest                      BAD_REQUEST              other 4xx (not retried)
 
+    httpx.RemoteProtocolError
+    └── UnreadableAnswer            an answer came (``status``) but its body is not read: over the
+        └── AnswerTooLarge          limit, or damaged; raised by destkit's transport (http1)
+
     ConfigWarning (a UserWarning)   legal, but probably not what was meant; never stops anything
     ├── MappingWarning              carries ``pointer``, as MappingError does
     └── TriggerWarning              carries ``expression`` and ``column``, as TriggerSyntaxError does
@@ -334,10 +338,28 @@ def _code_for_status(status: int) -> str:
     return named.get(status, f"HTTP_{status}")
 
 
+class UnreadableAnswer(httpx.RemoteProtocolError):
+    """An answer whose body is not read: over the most that is read, or packed (gzip, deflate)
+    and damaged. ``status`` is the answer's status once its head was read whole (else 0)."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None, status: int = 0) -> None:
+        super().__init__(message, request=request)
+        self.status = status
+
+
 def error_for_transport_failure(exc: httpx.TransportError, method: str, path: str) -> DeliveryError:
     """A request that got no answer: timeouts are ``TIMEOUT``, a request that cannot be sent
-    (a header that would split it) ``PAYLOAD_VALIDATION_FAILED``, the rest ``CONNECTION_ERROR``."""
+    (a header that would split it) ``PAYLOAD_VALIDATION_FAILED``, the rest ``CONNECTION_ERROR``.
+
+    An answer whose status came but whose body cannot be read is not a missing answer: with a
+    2xx status the destination took the request, and sending it again would repeat it
+    (``ANSWER_UNREADABLE``, not retried); another status is classified as its answer would be."""
     kind = type(exc).__name__
+    if isinstance(exc, UnreadableAnswer) and exc.status >= 200:
+        if exc.status < 300:
+            message = f"{method} {path} answered {exc.status}, but its body cannot be read ({exc}); not sent again"
+            return DeliveryError(message, status=exc.status, code="ANSWER_UNREADABLE")
+        return error_for_response(httpx.Response(exc.status, request=exc.request))
     if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):  # sending it again cannot help
         return PayloadValidationError(f"{method} {path} cannot be sent ({kind}: {exc})")
     if isinstance(exc, httpx.TimeoutException):

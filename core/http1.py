@@ -20,10 +20,12 @@ from dataclasses import dataclass
 import httptools
 import httpx
 
+from .errors import UnreadableAnswer
+
 __all__ = ["Answer", "AnswerLimits", "AnswerTooLarge", "Connection"]
 
 
-class AnswerTooLarge(httpx.RemoteProtocolError):
+class AnswerTooLarge(UnreadableAnswer):
     """The answer is larger than what is read (its head or its body)."""
 
 
@@ -208,7 +210,10 @@ class Connection(asyncio.Protocol):
         self._body_bytes += len(chunk)
         if self._body_bytes > self.limits.max_body_bytes:
             limit = self.limits.max_body_bytes
-            raise AnswerTooLarge(f"the answer is over {limit:,} bytes, the most that is read", request=self._request)
+            status = self._parser.get_status_code() if self._parser is not None else 0
+            raise AnswerTooLarge(
+                f"the answer is over {limit:,} bytes, the most that is read", request=self._request, status=status
+            )
         self._body.append(chunk)
 
     def on_message_complete(self) -> None:

@@ -35,6 +35,7 @@ import zlib
 import httpx
 
 from .bodies import PACKED, unpacked
+from .errors import UnreadableAnswer
 from .http1 import Answer, AnswerLimits, AnswerTooLarge, Connection
 from .slots import Slots
 from .wire import headers_from_raw
@@ -213,8 +214,10 @@ def _check_unpacked(answer: Answer, limit: int, request: httpx.Request) -> None:
     body = answer.body
     for coding in reversed(codings):  # the last coding applied is the first undone
         if coding in _UNBOUNDED:
-            raise httpx.RemoteProtocolError(
-                f"the answer is in content coding {coding.decode()!r}, which destkit neither asks for nor reads", request=request
+            raise UnreadableAnswer(
+                f"the answer is in content coding {coding.decode()!r}, which destkit neither asks for nor reads",
+                request=request,
+                status=answer.status,
             )
         name = coding.decode("latin-1")
         if name not in PACKED:
@@ -222,9 +225,12 @@ def _check_unpacked(answer: Answer, limit: int, request: httpx.Request) -> None:
         try:
             body = unpacked(body, name, limit)
         except zlib.error as exc:
-            raise httpx.RemoteProtocolError(f"the answer's {name} body is damaged ({exc})", request=request) from None
+            raise UnreadableAnswer(
+                f"the answer's {name} body is damaged ({exc})", request=request, status=answer.status
+            ) from None
         if len(body) > limit:
-            raise AnswerTooLarge(f"the answer unpacks to over {limit:,} bytes, the most that is read", request=request)
+            message = f"the answer unpacks to over {limit:,} bytes, the most that is read"
+            raise AnswerTooLarge(message, request=request, status=answer.status)
 
 
 def _response(answer: Answer, request: httpx.Request, limit: int) -> httpx.Response:

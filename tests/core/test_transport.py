@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from destkit import Runtime, Status
 from destkit.errors import DeliveryError
 from destkit.http import RequestDefaults, Requester
-from destkit.testing import LoopbackServer, RecordedRequest, Reply
+from destkit.testing import LoopbackServer, RecordedRequest, Reply, make_event
 from destkit.transport import Transport
 from destkit.wire import _encode_json, headers_from_raw
 
@@ -87,7 +88,9 @@ async def test_a_compressed_answer_that_unpacks_past_the_limit_is_refused_before
             with pytest.raises(DeliveryError) as raised:
                 await exchange(transport, server.url, method="GET")
             fine = await exchange(transport, server.url, method="GET")
-    assert raised.value.retryable and "unpacks to over 1,000,000 bytes" in raised.value.message
+    # Answered 200: the destination took the request, which is not sent again.
+    assert (raised.value.code, raised.value.retryable) == ("ANSWER_UNREADABLE", False)
+    assert "answered 200" in raised.value.message and "unpacks to over 1,000,000 bytes" in raised.value.message
     assert fine.json() == {"ok": True}
 
 
@@ -100,19 +103,40 @@ async def test_an_answer_in_a_coding_destkit_cannot_bound_is_refused(coding: str
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["with Content-Length", "chunked"])
-async def test_an_answer_larger_than_what_is_read_is_a_retryable_failure(declared: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "retryable"),
+    [(200, "ANSWER_UNREADABLE", False), (503, "RETRYABLE_ERROR", True), (400, "BAD_REQUEST", False)],
+)
+async def test_an_answer_larger_than_what_is_read_fails_as_its_status_says(
+    declared: bool, status: int, code: str, retryable: bool
+) -> None:
     big = b"x" * 5000
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         headers = [(b"content-length", b"5000")] if declared else []
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": big})
 
     with LoopbackServer(app=app) as server:
         async with Transport(max_answer_bytes=1000) as transport:
             with pytest.raises(DeliveryError) as raised:
                 await exchange(transport, server.url, method="GET")
-    assert raised.value.retryable and "1,000 bytes" in raised.value.message
+    assert (raised.value.code, raised.value.retryable, raised.value.status) == (code, retryable, status)
+    assert f"answered {status}" in raised.value.message
+
+
+async def test_an_accepted_request_whose_answer_is_damaged_is_not_sent_again() -> None:
+    """A 2xx answer says the destination took the request: its body, gzip cut short, cannot be
+    read, and the delivery fails without a retry, which would repeat it."""
+    damaged = gzip.compress(b'{"ok": true}')[:-6]
+
+    with LoopbackServer(lambda request: Reply(200, damaged, {"Content-Encoding": "gzip"})) as server:
+        hook = {"name": "hook", "type": "webhook", "settings": {"url": f"{server.url}/in"}, "retry": {"max_attempts": 3}}
+        async with Runtime({"destinations": [hook]}) as runtime:
+            (outcome,) = await runtime.deliver(make_event("track"))
+    assert len(server.requests) == 1 and outcome.error is not None
+    assert (outcome.status, outcome.error.code, outcome.error.retryable) == (Status.FAILED, "ANSWER_UNREADABLE", False)
+    assert "gzip body is damaged" in outcome.error.message and "answered 200" in outcome.error.message
 
 
 def closed_port() -> int:
