@@ -359,7 +359,12 @@ def error_for_transport_failure(exc: httpx.TransportError, method: str, path: st
         if exc.status < 300:
             message = f"{method} {path} answered {exc.status}, but its body cannot be read ({exc}); not sent again"
             return DeliveryError(message, status=exc.status, code="ANSWER_UNREADABLE")
-        return error_for_response(httpx.Response(exc.status, request=exc.request))
+        try:
+            request = exc.request
+        except RuntimeError:  # raised without its request: nothing to classify it by
+            pass
+        else:
+            return error_for_response(httpx.Response(exc.status, request=request))
     if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):  # sending it again cannot help
         return PayloadValidationError(f"{method} {path} cannot be sent ({kind}: {exc})")
     if isinstance(exc, httpx.TimeoutException):
