@@ -351,20 +351,14 @@ def error_for_transport_failure(exc: httpx.TransportError, method: str, path: st
     """A request that got no answer: timeouts are ``TIMEOUT``, a request that cannot be sent
     (a header that would split it) ``PAYLOAD_VALIDATION_FAILED``, the rest ``CONNECTION_ERROR``.
 
-    An answer whose status came but whose body cannot be read is not a missing answer: with a
-    2xx status the destination took the request, and sending it again would repeat it
-    (``ANSWER_UNREADABLE``, not retried); another status is classified as its answer would be."""
+    An answer with a 2xx status whose body cannot be read (over the most that is read, or
+    damaged) is not a missing answer: the destination took the request, and sending it again
+    would repeat it (``ANSWER_UNREADABLE``, not retried). With another status it stays a
+    ``CONNECTION_ERROR``: the destination's own reading of that status needs the answer."""
     kind = type(exc).__name__
-    if isinstance(exc, UnreadableAnswer) and exc.status >= 200:
-        if exc.status < 300:
-            message = f"{method} {path} answered {exc.status}, but its body cannot be read ({exc}); not sent again"
-            return DeliveryError(message, status=exc.status, code="ANSWER_UNREADABLE")
-        try:
-            request = exc.request
-        except RuntimeError:  # raised without its request: nothing to classify it by
-            pass
-        else:
-            return error_for_response(httpx.Response(exc.status, request=request))
+    if isinstance(exc, UnreadableAnswer) and 200 <= exc.status < 300:
+        message = f"{method} {path} answered {exc.status}, but its body cannot be read ({exc}); not sent again"
+        return DeliveryError(message, status=exc.status, code="ANSWER_UNREADABLE")
     if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):  # sending it again cannot help
         return PayloadValidationError(f"{method} {path} cannot be sent ({kind}: {exc})")
     if isinstance(exc, httpx.TimeoutException):
