@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,9 @@ class Sandbox:
             path.write_text(json.dumps(profiles))
             args += ["--profiles", str(path)]
         self.process = subprocess.Popen(args, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                httpx.get(f"{self.url}/_sandbox/stats")
-                return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("the sandbox did not start")
+        if not wait_until_up(self.process, lambda: status_of(f"{self.url}/_sandbox/stats") is not None):
+            self.process.kill()
+            raise RuntimeError(f"the sandbox did not start (exit code {self.process.wait(10)})")
 
     def profile(self, third_party_id: str) -> dict[str, Any] | None:
         answer = httpx.get(f"{self.url}/_sandbox/profiles/{third_party_id}")
@@ -80,19 +77,10 @@ class Running:
         return self.log.read_text(errors="replace")
 
     def _wait_until_ready(self, ready: str) -> None:
-        for _ in range(400):
-            if self.process.poll() is not None:
-                break
-            if self.port:  # a service answers /healthz once it is up
-                try:
-                    if httpx.get(f"{self.url}/healthz").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-            elif ready in self.output():  # a worker says so
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"{' '.join(self.args[1:3])} did not start: {self.output()}")
+        # A service answers /healthz once it is up; a worker says so on standard error.
+        up = (lambda: status_of(f"{self.url}/healthz") == 200) if self.port else (lambda: ready in self.output())
+        if not wait_until_up(self.process, up):
+            raise RuntimeError(f"{' '.join(self.args[1:3])} did not start: {self.output()}")
 
     def kill(self) -> None:
         self.process.kill()
@@ -102,6 +90,29 @@ class Running:
         if self.process.poll() is None:
             self.process.terminate()
         return self.process.wait(30)
+
+
+#: How long a process started by a test may take to be up. Generous: the tests run beside
+#: other test processes on a machine of two cores, where a start can take several seconds.
+START_ALLOWANCE = 60.0
+
+
+def wait_until_up(process: subprocess.Popen[Any], up: Callable[[], bool], allowance: float = START_ALLOWANCE) -> bool:
+    """Whether ``up()`` comes true before ``process`` exits and within ``allowance`` seconds."""
+    deadline = time.monotonic() + allowance
+    while time.monotonic() < deadline and process.poll() is None:
+        if up():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def status_of(url: str) -> int | None:
+    """The status ``GET url`` answers, or None when nothing answers yet."""
+    try:
+        return httpx.get(url).status_code
+    except httpx.TransportError:
+        return None
 
 
 def children_of(pid: int) -> list[int]:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.processes import DESTKIT, Sandbox, free_port
+from tests.processes import DESTKIT, Sandbox, free_port, status_of, wait_until_up
 
 KEY = "wk-e2e-0123456789"
 
@@ -26,14 +26,9 @@ class Serve:
         args = [DESTKIT, "serve", "--config", str(config), "--port", str(self.port), "--state", str(state), "--grace", "5"]
         args += options
         self.process = subprocess.Popen(args, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                if httpx.get(f"{self.url}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("destkit serve did not start")
+        if not wait_until_up(self.process, lambda: status_of(f"{self.url}/healthz") == 200):
+            self.process.kill()
+            raise RuntimeError(f"destkit serve did not start (exit code {self.process.wait(10)})")
 
     def health(self) -> dict[str, Any]:
         data: dict[str, Any] = httpx.get(f"{self.url}/healthz").json()

@@ -15,6 +15,7 @@ import pytest
 
 from destkit.destinations.adobe_target.sandbox import AdobeTargetSandbox
 from destkit.destinations.adobe_target.update_profiles_batch import CallBudget
+from tests.processes import status_of, wait_until_up
 from tests.rawhttp import exchange
 
 
@@ -132,12 +133,9 @@ def test_the_sandbox_command_serves_until_stopped(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        for _ in range(100):
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/_sandbox/profiles/seeded-1")
-                break
-            except httpx.ConnectError:
-                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/_sandbox/profiles/seeded-1"
+        assert wait_until_up(process, lambda: status_of(url) is not None), process.communicate()[1]
+        answer = httpx.get(url)
         assert answer.status_code == 200 and answer.json()["mbox3rdPartyId"] == "seeded-1"
     finally:
         process.terminate()
