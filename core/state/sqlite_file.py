@@ -104,7 +104,7 @@ class SQLiteFile:
         if self._executor is not None:
             return
         if not self.create and not self.path.is_file():
-            raise StateError(f"{self.location}: no such state store (nothing has been delivered with it yet)")
+            raise StateError(f"{self.location}: no such state store (nothing has been delivered with it yet){self._dangling()}")
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="destkit-sqlite")
         try:
             await self._run(self._connect)
@@ -134,20 +134,29 @@ class SQLiteFile:
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{self.location}: not a usable destkit state store ({exc})") from None
         except OSError as exc:
-            raise StateError(f"{self.location}: cannot open the state store ({exc.strerror})") from None
+            raise StateError(f"{self.location}: cannot open the state store ({exc.strerror}){self._dangling()}") from None
+
+    def _dangling(self) -> str:
+        """What a path that is a link to nothing points to, for an error to say."""
+        if self.path.is_symlink() and not self.path.exists():
+            return f"; it is a link to {os.readlink(self.path)}, which does not exist"
+        return ""
 
     def _make_folder(self) -> None:
         """Create the file's folder when only it is missing (``.destkit`` for the default file):
         a path whose folders are missing further up is more likely mistyped, and a new empty
-        ledger there would send again everything the intended one holds."""
-        folder = self.path.parent
+        ledger there would send again everything the intended one holds. For a link to a file
+        not there yet, the folder is the link's target's."""
+        folder = (Path(os.path.realpath(self.path)) if self.path.is_symlink() else self.path).parent
         if folder.is_dir():
             return
         for above in (folder, folder.parent):
             if above.exists() and not above.is_dir():
                 raise StateError(f"{self.location}: {above} is not a folder")
         if not folder.parent.is_dir():
-            raise StateError(f"{self.location}: no such folder {folder.parent} (create it, or check the state location)")
+            raise StateError(
+                f"{self.location}: no such folder {folder.parent} (create it, or check the state location){self._dangling()}"
+            )
         folder.mkdir(mode=0o700, exist_ok=True)
 
     def _migrate(self) -> None:

@@ -44,6 +44,24 @@ async def test_only_the_files_own_folder_is_created(tmp_path: Path) -> None:
             await open_store(under_a_file).open()
 
 
+async def test_a_link_to_nothing_is_followed_by_the_same_rules_and_named_when_it_cannot_be(tmp_path: Path) -> None:
+    # A link to a file not there yet makes the file where the link points, its own folder included.
+    (tmp_path / "kept").mkdir()
+    link = tmp_path / "state.db"
+    link.symlink_to(tmp_path / "kept" / "runs" / "state.db")
+    async with open_store(link) as store:
+        await store.accept([("u1", "{}")], time.time())
+    assert link.is_symlink() and (tmp_path / "kept" / "runs" / "state.db").is_file()
+    # A link whose target lies under missing folders: refused, saying where the link points.
+    astray = tmp_path / "astray.db"
+    astray.symlink_to(tmp_path / "gone" / "runs" / "state.db")
+    with pytest.raises(StateError, match=f"no such folder {tmp_path / 'gone'}.*link to {tmp_path / 'gone'}"):
+        await open_store(astray).open()
+    assert not (tmp_path / "gone").exists()
+    with pytest.raises(StateError, match=r"no such state store.*which does not exist"):
+        await open_store(astray, create=False).open()
+
+
 async def test_a_file_from_a_newer_destkit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     async with open_store(path):
