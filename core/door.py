@@ -14,7 +14,9 @@ In this order, so that an unauthenticated caller costs as little as possible:
    key never reaches the inbox, a destination or a dead letter;
 5. each event gets what Segment's API adds on receipt and is checked against the spec: a single
    event that fails is a 400; in a batch, as Segment's API does, the others are accepted and
-   the failing one is left out, logged (once per interval) and counted.
+   the failing one is left out, logged (once per interval) and counted. A batch's own
+   ``sentAt``, given to each of its events without one, must be a time, else the whole batch
+   is a 400 (each event would otherwise be left out for it).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 
 from .bodies import BodyTooLarge, BodyTooSlow, ClientGone, read_body, unpacked
@@ -44,6 +47,7 @@ MAX_BATCH_BYTES = 500 * 1024  # the Segment tracking API's limits for one batch 
 MAX_BATCH_EVENTS = 2500
 #: fields that carry a write key, removed from every event at the door
 SECRET_FIELDS = ("writeKey", "write_key")
+_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)  # what an event's sentAt must be
 _SAID = 300  # characters of a client's value quoted back in a message or a log line, at most
 
 log = logging.getLogger("destkit.serve")
@@ -127,6 +131,12 @@ class Door:
             raise Refused(400, 'a batch is {"batch": [events...]}', "batch")
         if len(batch) > MAX_BATCH_EVENTS:
             raise Refused(400, f"the batch holds {len(batch):,} events; at most {MAX_BATCH_EVENTS:,}", "size")
+        if sent_at := data.get("sentAt"):
+            try:
+                _TIME.validate_python(sent_at)
+            except ValidationError as exc:
+                problem = exc.errors()[0]["msg"]
+                raise Refused(400, f"the batch's sentAt is not a time: {_short(repr(sent_at))} ({problem})", "batch") from None
         events = []
         for index, item in enumerate(batch):
             if not isinstance(item, dict):
@@ -135,7 +145,7 @@ class Door:
             if size > MAX_EVENT_BYTES:
                 raise Refused(400, f"batch[{index}] is {size:,} bytes; an event is at most {MAX_EVENT_BYTES:,}", "size")
             _strip_keys(item)
-            event = stamp(item, received_at, data.get("sentAt"))
+            event = stamp(item, received_at, sent_at)
             try:
                 events.append(validate_event(event))
             except InvalidEvent as exc:

@@ -105,6 +105,12 @@ async def test_the_write_key_is_checked(running: Any, headers: dict[str, str], b
         ("/v1/batch", {"batch": [{"type": "track", "userId": "u", "event": "e"}] * 2501}, 400, "2,501 events; at most 2,500"),
         ("/v1/batch", {"events": []}, 400, 'a batch is {"batch": [events...]}'),
         ("/v1/batch", {"batch": ["nope"]}, 400, "batch[0] is not a JSON object"),
+        (
+            "/v1/batch",
+            {"sentAt": "yesterday", "batch": [{"type": "track", "userId": "u", "event": "e"}]},
+            400,
+            "the batch's sentAt is not a time: 'yesterday'",
+        ),
     ],
 )
 async def test_limits_and_shapes_are_refused_with_a_json_message(
