@@ -8,7 +8,9 @@
   the same concurrency (32, the runtime's default) on the same loop (uvloop), in one process
   and in two (each posting half the lines): what two processes gain here when they only post;
 - memory: the dry run on files of different sizes, to show it does not grow with the file;
-- CPU: what one process and the sink use per event;
+- CPU: what one process and the sink use per event, and the ceiling they set for two processes
+  on two cores (``two_workers_ceiling``: both cores busy, each event costing what it costs one
+  process, the sink's share included, with nothing lost to sharing);
 - with ``--state-cost``, the live replays also without the state store (``--no-state``), one
   process and two: what the ledger costs each.
 
@@ -151,7 +153,7 @@ def live(events: Path, folder: Path, runs: int, state_cost: bool = False) -> dic
     reference for ``two_workers_vs_one``. The CPU figures say where one replay's time goes: its
     processes' (its start, an empty replay's CPU, taken out) and the sink's meanwhile. With
     ``state_cost``, each run also replays without the state store, on one process and two."""
-    bare, bare_two, one, two, peaks, cpus, sinks = [], [], [], [], [], [], []
+    bare, bare_two, one, two, peaks, cpus, sinks, ceilings = [], [], [], [], [], [], [], []
     stateless_one, stateless_two = [], []  # without the state store
     pids: list[int] = []
     with events.open("rb") as lines:
@@ -178,6 +180,9 @@ def live(events: Path, folder: Path, runs: int, state_cost: bool = False) -> dic
                 if workers == 1:
                     sinks.append(cpu_seconds(pids[0]) - before)
                     cpus.append(cpu - start)
+                    # One process is held by its event loop's thread, busy all along: two could do
+                    # at most the two cores' time over what an event costs the machine in all.
+                    ceilings.append(2 * (count / rate) / (cpus[-1] + sinks[-1]))
             if state_cost:
                 for workers, rates in ((1, stateless_one), (2, stateless_two)):
                     rates.append(measure([str(events), "--config", str(hook), "--no-state", "--workers", str(workers)])[0])
@@ -201,6 +206,7 @@ def live(events: Path, folder: Path, runs: int, state_cost: bool = False) -> dic
         "two_bare_clients_vs_one": round(statistics.median(t / o for t, o in zip(bare_two, bare, strict=True)), 2),
         "one_process_cpu_us_per_event": round(statistics.median(cpus) / count * 1e6, 1),
         "sink_cpu_us_per_request": round(statistics.median(sinks) / count * 1e6, 1),
+        "two_workers_ceiling": round(statistics.median(ceilings), 2),
         "live_peak_mb_per_process": round(max(peaks), 1),
         **without,
     }
