@@ -200,7 +200,11 @@ CASES = [
     ({"@path": "$.traits.zero.x"}, 0),
     ({"@path": "$.traits.tags.length"}, 2),
     # @if with neither branch gives missing (Segment accepts it; compiling warns)
-    ({"@if": {"exists": {"@path": "$.userId"}}}, "<missing>"),
+    pytest.param(
+        {"@if": {"exists": {"@path": "$.userId"}}},
+        "<missing>",
+        marks=pytest.mark.filterwarnings("ignore:/out/@if. @if has neither 'then' nor 'else'"),  # its own test expects it
+    ),
     # @merge spreads text and arrays by index, as Object.assign does
     ({"@merge": {"direction": "right", "objects": [{"@path": "$.traits.tags"}, {"k": 1}]}}, {"0": "a", "1": "b", "k": 1}),
     ({"@merge": {"direction": "right", "objects": [{"@literal": "a\U0001f389"}]}}, {"0": "a", "1": "\ud83c", "2": "\udf89"}),
