@@ -23,7 +23,7 @@ from .deliverylog import log_outcomes
 from .durable import Durable
 from .outcome import ErrorInfo, Outcome, Status
 from .report import invalid_line
-from .runtime import Routed, Runtime
+from .runtime import HeldBack, Routed, Runtime
 from .sources import Line
 from .state import CommitGroup, Operation, ParkedDelivery, StateStore
 
@@ -52,7 +52,8 @@ class Delivery:
     durable: Durable | None = None
     commits: CommitGroup | None = None
     extra: Extra | None = None
-    #: Once set, no more deliveries start: the rest of a chunk stays unsettled (a replay resumes from it).
+    #: Once set, no more deliveries start: the rest of a chunk, and the events started but still
+    #: waiting for a place on the network, stay unsettled (a replay resumes from them).
     stopping: asyncio.Event | None = None
     _slots: asyncio.Semaphore = field(init=False)
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
@@ -100,7 +101,9 @@ class Delivery:
     async def _deliver(self, item: Line, routed: Routed) -> None:
         try:
             try:
-                outcomes = await self.runtime.send(routed)
+                outcomes = await self.runtime.send(routed, self.stopping)
+            except HeldBack:
+                return  # its turn came after the stop: nothing was sent, and the line stays unsettled
             except Exception as error:  # a bug: its deliveries still end somewhere (failed, dead letters)
                 outcomes = _internal_error(self.runtime, routed, error)
             await self._settle(item, routed, outcomes)

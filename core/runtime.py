@@ -51,7 +51,7 @@ from .retry import Attempted, call_with_retries
 from .slots import Slots
 from .state import StateStore, open_store
 
-__all__ = ["Runtime", "SyncRuntime", "Routed"]
+__all__ = ["Runtime", "SyncRuntime", "Routed", "HeldBack"]
 
 logger = logging.getLogger("destkit")
 
@@ -68,9 +68,16 @@ class Routed:
     message_id: str | None
     outcomes: list[Outcome | None]
     jobs: list[tuple[int, CompiledSubscription, BaseModel]] = field(default_factory=list)
+    #: Whether a delivery of the event has taken its place on the network (see :class:`HeldBack`).
+    begun: bool = False
 
     def finished(self) -> list[Outcome]:
         return [outcome for outcome in self.outcomes if outcome is not None]
+
+
+class HeldBack(Exception):
+    """Raised by :meth:`Runtime.send` for an event held back by a stop: its turn came once the
+    stop was asked, before any of its deliveries had begun, so nothing of it was sent."""
 
 
 class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -277,26 +284,38 @@ class Runtime:
             routed.outcomes.append(Outcome(Status.SKIPPED, message_id, reason=NO_MATCH))
         return routed
 
-    async def send(self, routed: Routed) -> list[Outcome]:
-        """The network half of ``deliver``: perform what :meth:`route` left, in person order."""
+    async def send(self, routed: Routed, stopping: asyncio.Event | None = None) -> list[Outcome]:
+        """The network half of ``deliver``: perform what :meth:`route` left, in person order.
+
+        With ``stopping``: once it is set, an event whose turn for a place comes before any of
+        its deliveries has begun raises :class:`HeldBack` instead (one that has begun finishes).
+        """
         if not routed.jobs:
             return routed.finished()
         if self._transport is None:
             raise RuntimeError("use 'async with Runtime(...)' (or await runtime.start()) before delivering")
         event, message_id = routed.event, routed.message_id or ""
+
+        def begin() -> None:
+            if not routed.begun and stopping is not None and stopping.is_set():
+                raise HeldBack
+            routed.begun = True
+
         async with self._people.hold(ordering_key(event)):
             if len(routed.jobs) == 1:
                 index, sub, payload = routed.jobs[0]
-                routed.outcomes[index] = await self._perform(sub, payload, event, message_id)
+                routed.outcomes[index] = await self._perform(sub, payload, event, message_id, begin)
             else:
                 results = await asyncio.gather(
-                    *(self._perform(sub, payload, event, message_id) for _, sub, payload in routed.jobs)
+                    *(self._perform(sub, payload, event, message_id, begin) for _, sub, payload in routed.jobs)
                 )
                 for (index, _, _), result in zip(routed.jobs, results, strict=True):
                     routed.outcomes[index] = result
         return routed.finished()
 
-    async def _perform(self, sub: CompiledSubscription, payload: BaseModel, event: dict[str, Any], message_id: str) -> Outcome:
+    async def _perform(
+        self, sub: CompiledSubscription, payload: BaseModel, event: dict[str, Any], message_id: str, begin: Callable[[], None]
+    ) -> Outcome:
         dest = sub.destination
 
         def outcome(status: Status, attempts: int = 0, error: ErrorInfo | None = None) -> Outcome:
@@ -304,6 +323,7 @@ class Runtime:
 
         batcher = self._batchers.get(id(sub))
         if batcher is not None:
+            begin()  # held back here, before it joins a batch
             result: tuple[DeliveryError | None, int] = await batcher.submit(payload, event)
             error, attempts = result
             if error is None:
@@ -315,6 +335,7 @@ class Runtime:
         context = self._context(sub, [event])
         try:
             async with self._slot():
+                begin()
                 _, attempts = await call_with_retries(
                     self.breakers.guard(dest.name, lambda: perform(context, payload)), dest.retry, sleep=self._sleep
                 )

@@ -121,7 +121,7 @@ async def test_invalid_payloads_stay_invalid_and_are_not_kept(store: StateStore)
 async def test_a_delivery_the_runtime_crashes_on_is_a_dead_letter(store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
     rt, _ = runtime(json_reply())
 
-    async def broken_send(routed: Any) -> Any:  # a bug inside destkit, not a delivery problem
+    async def broken_send(routed: Any, stopping: Any = None) -> Any:  # a bug inside destkit, not a delivery problem
         raise KeyError("oops")
 
     monkeypatch.setattr(rt, "send", broken_send)
