@@ -106,7 +106,7 @@ class Worker:
     # --- the inbox ------------------------------------------------------------------------------
 
     async def _deliver_inbox(self, commits: CommitGroup, stop: asyncio.Event) -> None:
-        delivery = Delivery(self.runtime, self._inbox_result, self.window, self.durable, commits, self._acknowledge)
+        delivery = Delivery(self.runtime, self._inbox_result, self.window, self.durable, commits, self._acknowledge, stop)
         await deliver_chunks(self._pages(stop), delivery)
 
     async def _pages(self, stop: asyncio.Event) -> AsyncIterator[list[Line]]:

@@ -99,6 +99,24 @@ async def test_on_stop_what_was_not_settled_stays_in_the_inbox(store: StateStore
     assert status.workers == []  # it left cleanly, its share free at once
 
 
+async def test_on_stop_events_waiting_for_a_place_are_not_sent_and_stay_in_the_inbox(store: StateStore) -> None:
+    await fill(store, 20, people=20)
+    stop = asyncio.Event()
+
+    async def destination(request: httpx.Request) -> httpx.Response:
+        stop.set()  # the first request to arrive stops the worker
+        await asyncio.sleep(0.05)
+        return httpx.Response(200, json={})
+
+    transport = RecordingTransport(destination)
+    runtime = Runtime(CONFIG, transport=transport, state=store)
+    async with runtime:
+        await Worker(runtime, store, WorkerOptions(grace=10)).run(stop)
+    # Two places on the network: what had one finishes within the grace; the rest is not sent.
+    assert 1 <= len(transport.requests) <= 2
+    assert await store.inbox_depth() == 20 - len(transport.requests)
+
+
 def test_worker_options_default_to_a_lease_of_tens_of_seconds() -> None:
     options: Any = WorkerOptions()
     assert 10 <= options.lease <= 60
