@@ -52,14 +52,20 @@ class Delivery:
     durable: Durable | None = None
     commits: CommitGroup | None = None
     extra: Extra | None = None
-    #: Once set, no more deliveries start: the rest of a chunk, and the events started but still
-    #: waiting for a place on the network, stay unsettled (a replay resumes from them).
+    #: Once set, no more deliveries start: the rest of a chunk stays unsettled (a replay resumes
+    #: from it). With the ledger, so do the events started but still waiting for a place on the
+    #: network: resuming sends them, and the ledger skips those after them that were sent.
+    #: Without it, they are sent: each would leave settled lines after an unsettled one, which
+    #: resuming would send again.
     stopping: asyncio.Event | None = None
     _slots: asyncio.Semaphore = field(init=False)
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    _holding_back: asyncio.Event | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(self.window)
+        if self.durable is not None and not self.durable.force:
+            self._holding_back = self.stopping
 
     async def chunk(self, items: list[Line]) -> None:
         """Route a chunk, look its deliveries up in the ledger at once, and start sending."""
@@ -101,7 +107,7 @@ class Delivery:
     async def _deliver(self, item: Line, routed: Routed) -> None:
         try:
             try:
-                outcomes = await self.runtime.send(routed, self.stopping)
+                outcomes = await self.runtime.send(routed, self._holding_back)
             except HeldBack:
                 return  # its turn came after the stop: nothing was sent, and the line stays unsettled
             except Exception as error:  # a bug: its deliveries still end somewhere (failed, dead letters)
@@ -179,9 +185,12 @@ async def deliver_parked(
     owner: str,
     lease: float,
     window: int = 256,
+    stopping: asyncio.Event | None = None,
 ) -> int:
     """Claim the parked deliveries that are due (up to ``window``) and try each with the current
-    config, side by side; returns how many were claimed (0: nothing is due)."""
+    config, side by side; returns how many were claimed (0: nothing is due). Once ``stopping``
+    is set, one still waiting for a place on the network is not tried: it stays parked, claimed
+    until its lease ends or its owner gives its claims back."""
     store: StateStore = durable.store
     due = await store.claim_due(owner, window, lease)
 
@@ -196,7 +205,9 @@ async def deliver_parked(
         # With nothing to send (the trigger no longer matches, the payload is now invalid),
         # the delivery is settled as such.
         try:
-            outcomes = await runtime.send(routed) if routed.jobs else routed.finished()
+            outcomes = await runtime.send(routed, stopping) if routed.jobs else routed.finished()
+        except HeldBack:
+            return
         except Exception as error:
             outcomes = _internal_error(runtime, routed, error)
         outcomes, operations = durable.settle(parked.event, outcomes, parked)

@@ -75,6 +75,22 @@ class Routed:
         return [outcome for outcome in self.outcomes if outcome is not None]
 
 
+def _begun() -> None:
+    """What a delivery does on taking its place when nothing can hold it back."""
+
+
+def _beginning(routed: Routed, stopping: asyncio.Event) -> Callable[[], None]:
+    """What a delivery of ``routed`` does on taking its place: once ``stopping`` is set, it is
+    held back unless another delivery of the same event has begun."""
+
+    def begin() -> None:
+        if not routed.begun and stopping.is_set():
+            raise HeldBack
+        routed.begun = True
+
+    return begin
+
+
 class HeldBack(Exception):
     """Raised by :meth:`Runtime.send` for an event held back by a stop: its turn came once the
     stop was asked, before any of its deliveries had begun, so nothing of it was sent."""
@@ -296,20 +312,20 @@ class Runtime:
             raise RuntimeError("use 'async with Runtime(...)' (or await runtime.start()) before delivering")
         event, message_id = routed.event, routed.message_id or ""
 
-        def begin() -> None:
-            if not routed.begun and stopping is not None and stopping.is_set():
-                raise HeldBack
-            routed.begun = True
-
+        begun = _begun if stopping is None else _beginning(routed, stopping)
         async with self._people.hold(ordering_key(event)):
             if len(routed.jobs) == 1:
                 index, sub, payload = routed.jobs[0]
-                routed.outcomes[index] = await self._perform(sub, payload, event, message_id, begin)
+                routed.outcomes[index] = await self._perform(sub, payload, event, message_id, begun)
             else:
+                # All of them end before the event does (held back, they all are: they share ``begun``).
                 results = await asyncio.gather(
-                    *(self._perform(sub, payload, event, message_id, begin) for _, sub, payload in routed.jobs)
+                    *(self._perform(sub, payload, event, message_id, begun) for _, sub, payload in routed.jobs),
+                    return_exceptions=True,
                 )
                 for (index, _, _), result in zip(routed.jobs, results, strict=True):
+                    if isinstance(result, BaseException):
+                        raise result
                     routed.outcomes[index] = result
         return routed.finished()
 

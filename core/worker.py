@@ -169,6 +169,7 @@ class Worker:
                         owner=self.leases.owner,
                         lease=self.options.lease,
                         window=self.window,
+                        stopping=stop,
                     )
                 except Exception as exc:  # the store may be unreachable for a while
                     logger.error("could not look for parked deliveries: %s", exc)

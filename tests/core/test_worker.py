@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from destkit import Runtime
-from destkit.state import StateStore, open_store
+from destkit.state import Park, StateStore, open_store
 from destkit.testing import RecordingTransport
 from destkit.worker import Worker, WorkerOptions
 
@@ -99,22 +99,42 @@ async def test_on_stop_what_was_not_settled_stays_in_the_inbox(store: StateStore
     assert status.workers == []  # it left cleanly, its share free at once
 
 
-async def test_on_stop_events_waiting_for_a_place_are_not_sent_and_stay_in_the_inbox(store: StateStore) -> None:
-    await fill(store, 20, people=20)
+async def sent_before_stopping(store: StateStore) -> int:
+    """Run a worker (two places on the network) that the first request to arrive stops, with a
+    long grace; how many requests were sent."""
     stop = asyncio.Event()
 
     async def destination(request: httpx.Request) -> httpx.Response:
-        stop.set()  # the first request to arrive stops the worker
+        stop.set()
         await asyncio.sleep(0.05)
         return httpx.Response(200, json={})
 
     transport = RecordingTransport(destination)
-    runtime = Runtime(CONFIG, transport=transport, state=store)
-    async with runtime:
+    async with Runtime(CONFIG, transport=transport, state=store) as runtime:
         await Worker(runtime, store, WorkerOptions(grace=10)).run(stop)
-    # Two places on the network: what had one finishes within the grace; the rest is not sent.
-    assert 1 <= len(transport.requests) <= 2
-    assert await store.inbox_depth() == 20 - len(transport.requests)
+    return len(transport.requests)
+
+
+async def test_on_stop_events_waiting_for_a_place_are_not_sent_and_stay_in_the_inbox(store: StateStore) -> None:
+    await fill(store, 20, people=20)
+    sent = await sent_before_stopping(store)
+    # What had a place finishes within the grace; the rest is not sent.
+    assert 1 <= sent <= 2 and await store.inbox_depth() == 20 - sent
+
+
+async def test_on_stop_parked_deliveries_waiting_for_a_place_are_not_tried(store: StateStore) -> None:
+    now = time.time()
+    await store.apply(
+        [
+            Park((f"m{n}", "hook", "every event"), {"type": "track", "messageId": f"m{n}", "userId": f"u{n}", "event": "Step"},
+                 1, "TIMEOUT", "no answer", now - 1, now + 3600, now - 60)
+            for n in range(20)
+        ]
+    )  # fmt: skip
+    sent = await sent_before_stopping(store)
+    # What had a place is delivered; the rest stays parked, its claims given back.
+    assert 1 <= sent <= 2 and await store.parked_count() == 20 - sent
+    assert len(await store.claim_due("the next worker", 100, 30)) == 20 - sent
 
 
 def test_worker_options_default_to_a_lease_of_tens_of_seconds() -> None:
