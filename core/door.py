@@ -15,8 +15,8 @@ In this order, so that an unauthenticated caller costs as little as possible:
 5. each event gets what Segment's API adds on receipt and is checked against the spec: a single
    event that fails is a 400; in a batch, as Segment's API does, the others are accepted and
    the failing one is left out, logged (once per interval) and counted. A batch's own
-   ``sentAt``, given to each of its events without one, must be a time, else the whole batch
-   is a 400 (each event would otherwise be left out for it).
+   ``sentAt``, given to each of its events without one, must then be a time, else the whole
+   batch is a 400 (each of those events would otherwise be left out for it).
 """
 
 from __future__ import annotations
@@ -131,7 +131,8 @@ class Door:
             raise Refused(400, 'a batch is {"batch": [events...]}', "batch")
         if len(batch) > MAX_BATCH_EVENTS:
             raise Refused(400, f"the batch holds {len(batch):,} events; at most {MAX_BATCH_EVENTS:,}", "size")
-        if sent_at := data.get("sentAt"):
+        sent_at = data.get("sentAt")
+        if sent_at and any(isinstance(item, dict) and not item.get("sentAt") for item in batch):
             try:
                 _TIME.validate_python(sent_at)
             except ValidationError as exc:

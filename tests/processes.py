@@ -80,6 +80,8 @@ class Running:
         # A service answers /healthz once it is up; a worker says so on standard error.
         up = (lambda: status_of(f"{self.url}/healthz") == 200) if self.port else (lambda: ready in self.output())
         if not wait_until_up(self.process, up):
+            self.process.kill()
+            self.process.wait(10)
             raise RuntimeError(f"{' '.join(self.args[1:3])} did not start: {self.output()}")
 
     def kill(self) -> None:

@@ -123,6 +123,13 @@ async def test_limits_and_shapes_are_refused_with_a_json_message(
     assert await service.store.inbox_depth() == 0
 
 
+async def test_a_batchs_sentat_that_no_event_takes_is_not_checked(running: Any) -> None:
+    service, client, _ = running
+    event = {"type": "track", "userId": "u", "event": "e", "sentAt": "2024-05-01T00:00:00Z"}
+    answer = await client.post("/v1/batch", json={"sentAt": "yesterday", "batch": [event]}, headers=auth())
+    assert answer.status_code == 200 and await service.store.inbox_depth() == 1
+
+
 async def test_a_body_that_is_not_json_is_refused(running: Any) -> None:
     _, client, _ = running
     answer = await client.post("/v1/track", content=b"{nope", headers=auth())

@@ -134,7 +134,9 @@ def test_the_sandbox_command_serves_until_stopped(tmp_path: Path) -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}/_sandbox/profiles/seeded-1"
-        assert wait_until_up(process, lambda: status_of(url) is not None), process.communicate()[1]
+        if not wait_until_up(process, lambda: status_of(url) is not None):
+            process.kill()
+            pytest.fail(f"the sandbox did not start: {process.communicate(timeout=10)[1]}")
         answer = httpx.get(url)
         assert answer.status_code == 200 and answer.json()["mbox3rdPartyId"] == "seeded-1"
     finally:
