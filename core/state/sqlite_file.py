@@ -10,6 +10,7 @@ The file is created readable by its owner only: it holds raw events.
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import json
 import os
@@ -137,17 +138,24 @@ class SQLiteFile:
             raise StateError(f"{self.location}: cannot open the state store ({exc.strerror}){self._dangling()}") from None
 
     def _dangling(self) -> str:
-        """What a path that is a link to nothing points to, for an error to say."""
-        if self.path.is_symlink() and not self.path.exists():
-            return f"; it is a link to {os.readlink(self.path)}, which does not exist"
+        """Where a path through links (to the file or a folder) leads when that is nowhere, for
+        an error to say."""
+        try:
+            os.path.realpath(self.path, strict=True)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "; its links go round in a loop"
+            target = os.path.realpath(self.path)
+            if target != os.path.abspath(self.path):
+                return f"; it leads through links to {target}, which does not exist"
         return ""
 
     def _make_folder(self) -> None:
         """Create the file's folder when only it is missing (``.destkit`` for the default file):
         a path whose folders are missing further up is more likely mistyped, and a new empty
-        ledger there would send again everything the intended one holds. For a link to a file
-        not there yet, the folder is the link's target's."""
-        folder = (Path(os.path.realpath(self.path)) if self.path.is_symlink() else self.path).parent
+        ledger there would send again everything the intended one holds. Through links, the
+        folder is the one they lead to."""
+        folder = Path(os.path.realpath(self.path)).parent
         if folder.is_dir():
             return
         for above in (folder, folder.parent):
@@ -181,7 +189,8 @@ class SQLiteFile:
 
     def lock_service(self) -> None:
         """Hold this file for one ``destkit serve`` until the store closes (or the process dies)."""
-        lock_path = self.path.with_name(self.path.name + "-serve.lock")
+        target = Path(os.path.realpath(self.path))  # one lock however the file is reached
+        lock_path = target.with_name(target.name + "-serve.lock")
         fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -44,22 +44,33 @@ async def test_only_the_files_own_folder_is_created(tmp_path: Path) -> None:
             await open_store(under_a_file).open()
 
 
-async def test_a_link_to_nothing_is_followed_by_the_same_rules_and_named_when_it_cannot_be(tmp_path: Path) -> None:
+async def test_links_to_nothing_are_followed_by_the_same_rules_and_named_when_they_cannot_be(tmp_path: Path) -> None:
     # A link to a file not there yet makes the file where the link points, its own folder included.
     (tmp_path / "kept").mkdir()
     link = tmp_path / "state.db"
     link.symlink_to(tmp_path / "kept" / "runs" / "state.db")
-    async with open_store(link) as store:
-        await store.accept([("u1", "{}")], time.time())
+    # A link to a folder not there yet (.destkit on another volume) is followed the same way.
+    folder_link = tmp_path / ".destkit"
+    folder_link.symlink_to(tmp_path / "kept" / "destkit")
+    for path in (link, folder_link / "state.db"):
+        async with open_store(path) as store:
+            await store.accept([("u1", "{}")], time.time())
     assert link.is_symlink() and (tmp_path / "kept" / "runs" / "state.db").is_file()
-    # A link whose target lies under missing folders: refused, saying where the link points.
-    astray = tmp_path / "astray.db"
+    assert (tmp_path / "kept" / "destkit" / "state.db").is_file()
+    # Links that lead under missing folders: refused, saying where they lead.
+    astray, astray_folder = tmp_path / "astray.db", tmp_path / "astray"
     astray.symlink_to(tmp_path / "gone" / "runs" / "state.db")
-    with pytest.raises(StateError, match=f"no such folder {tmp_path / 'gone'}.*link to {tmp_path / 'gone'}"):
-        await open_store(astray).open()
+    astray_folder.symlink_to(tmp_path / "gone" / "runs")
+    for path in (astray, astray_folder / "state.db"):
+        with pytest.raises(StateError, match=f"no such folder {tmp_path / 'gone'}.*leads through links to {tmp_path / 'gone'}"):
+            await open_store(path).open()
+        with pytest.raises(StateError, match=r"no such state store.*which does not exist"):
+            await open_store(path, create=False).open()
     assert not (tmp_path / "gone").exists()
-    with pytest.raises(StateError, match=r"no such state store.*which does not exist"):
-        await open_store(astray, create=False).open()
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
+    with pytest.raises(StateError, match="its links go round in a loop"):
+        await open_store(tmp_path / "loop-a").open()
 
 
 async def test_a_file_from_a_newer_destkit_is_refused(tmp_path: Path) -> None:
@@ -110,6 +121,13 @@ async def test_only_one_service_holds_a_file(tmp_path: Path) -> None:
             second.lock_service()
     async with open_store(path) as third:  # the first one closed: free again
         third.lock_service()
+    # One lock however the file is reached: through a link too.
+    link = tmp_path / "link.db"
+    link.symlink_to(path)
+    async with open_store(path) as first, open_store(link) as second:
+        first.lock_service()
+        with pytest.raises(StateError, match="used by another destkit serve"):
+            second.lock_service()
 
 
 @contextmanager
