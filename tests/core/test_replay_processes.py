@@ -104,14 +104,15 @@ def test_a_stopped_replay_writes_its_summary_and_report_and_resumes(tmp_path: Pa
 
 
 def test_a_second_ctrl_c_stops_at_once_and_keeps_what_was_delivered(tmp_path: Path) -> None:
-    stuck = asyncio.Event()
+    released = threading.Event()  # set as the test ends, so that the server can stop at once
 
     async def answers_a_few(request: RecordedRequest) -> Reply:
-        if len(server.requests) > 20:
-            await stuck.wait()  # never answers again
+        while len(server.requests) > 20 and not released.is_set():
+            await asyncio.sleep(0.05)  # answers nothing more while the test runs
         return Reply(200, {})
 
-    with LoopbackServer(answers_a_few) as server:
+    with LoopbackServer(answers_a_few) as server, contextlib.ExitStack() as stack:
+        stack.callback(released.set)
         state = tmp_path / "state.db"
         args = [str(write_events(tmp_path)), "--config", str(write_config(tmp_path, server.url)), "--state", str(state)]
         replay = start(*args, "--workers", "1", "--grace", "60")
