@@ -32,7 +32,8 @@ from .outcome import ErrorInfo, Outcome, Status
 from .plugin import Action, BatchResult, Context, Destination, Preset, RequestDefaults, field
 from .registry import Registry
 from .retry import RetryPolicy
-from .runtime import Runtime, SyncRuntime
+from .runtime import Runtime
+from .sync_runtime import SyncRuntime
 
 __version__ = "0.1.0"
 

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import httpx
@@ -48,52 +47,16 @@ from .profiles import PrintedProfiles, Profiles, StoredProfiles
 from .redaction import Redactor
 from .registry import Registry
 from .retry import Attempted, call_with_retries
+from .routed import HeldBack, Routed, began, beginning
 from .slots import Slots
 from .state import StateStore, open_store
 
-__all__ = ["Runtime", "SyncRuntime", "Routed", "HeldBack"]
+__all__ = ["Runtime", "Routed", "HeldBack"]
 
 logger = logging.getLogger("destkit")
 
 _INVALID = (InvalidEvent, PayloadValidationError, MappingFailed)
 NO_MATCH = "no subscription's trigger matched"
-
-
-@dataclass(slots=True)
-class Routed:
-    """An event after :meth:`Runtime.route`: one outcome slot per matching subscription (None
-    until sent), and the jobs (slot, subscription, payload) still to send."""
-
-    event: Any
-    message_id: str | None
-    outcomes: list[Outcome | None]
-    jobs: list[tuple[int, CompiledSubscription, BaseModel]] = field(default_factory=list)
-    #: Whether a delivery of the event has taken its place on the network (see :class:`HeldBack`).
-    begun: bool = False
-
-    def finished(self) -> list[Outcome]:
-        return [outcome for outcome in self.outcomes if outcome is not None]
-
-
-def _begun() -> None:
-    """What a delivery does on taking its place when nothing can hold it back."""
-
-
-def _beginning(routed: Routed, stopping: asyncio.Event) -> Callable[[], None]:
-    """What a delivery of ``routed`` does on taking its place: once ``stopping`` is set, it is
-    held back unless another delivery of the same event has begun."""
-
-    def begin() -> None:
-        if not routed.begun and stopping.is_set():
-            raise HeldBack
-        routed.begun = True
-
-    return begin
-
-
-class HeldBack(Exception):
-    """Raised by :meth:`Runtime.send` for an event held back by a stop: its turn came once the
-    stop was asked, before any of its deliveries had begun, so nothing of it was sent."""
 
 
 class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -312,7 +275,7 @@ class Runtime:
             raise RuntimeError("use 'async with Runtime(...)' (or await runtime.start()) before delivering")
         event, message_id = routed.event, routed.message_id or ""
 
-        begun = _begun if stopping is None else _beginning(routed, stopping)
+        begun = began if stopping is None else beginning(routed, stopping)
         async with self._people.hold(ordering_key(event)):
             if len(routed.jobs) == 1:
                 index, sub, payload = routed.jobs[0]
@@ -426,31 +389,3 @@ def _disabled_by_integrations(event: dict[str, Any], dest: CompiledDestination) 
         if name in integrations:
             return integrations[name] is False
     return integrations.get("All") is False
-
-
-class SyncRuntime:
-    """The runtime for scripts without an event loop::
-
-    with SyncRuntime("destkit.yaml") as runtime:
-        outcomes = runtime.deliver(event)
-    """
-
-    def __init__(self, config: Config | Mapping[str, Any] | str | os.PathLike[str], **options: Any) -> None:
-        self._runner = asyncio.Runner()
-        self.runtime = Runtime(config, **options)
-
-    def __enter__(self) -> SyncRuntime:
-        self._runner.run(self.runtime.start())
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            self._runner.run(self.runtime.aclose())
-        finally:
-            self._runner.close()
-
-    def deliver(self, event: Any) -> list[Outcome]:
-        return self._runner.run(self.runtime.deliver(event))
-
-    def deliver_many(self, events: Iterable[Any]) -> list[list[Outcome]]:
-        return self._runner.run(self.runtime.deliver_many(events))
