@@ -38,6 +38,7 @@ from ..sources import Format, open_source
 from ..state import DEFAULT_STATE_PATH, STATE_ENV, StateError, default_location, describe_location, open_store
 from ._common import echo_warnings, loop_option, usage_error
 from ._logging import log_options
+from .progress import Progress
 
 
 @click.command()
@@ -151,7 +152,7 @@ def replay(
         total = os.path.getsize(events) if events != "-" else None
         tune_collector()
         started = time.perf_counter()
-        with _Progress(enabled=not quiet and sys.stderr.isatty(), total=total, deferred=count > 1) as progress:
+        with Progress(enabled=not quiet and sys.stderr.isatty(), total=total, deferred=count > 1) as progress:
             result = _run(job, count, paths, progress)
         result.summary.elapsed = time.perf_counter() - started  # the whole run, processes started included
         if report is not None:
@@ -169,7 +170,7 @@ def replay(
     sys.exit(0 if result.summary.ok else 1)
 
 
-def _run(job: ReplayJob, count: int, spools: list[Path | None], progress: _Progress) -> JobResult:
+def _run(job: ReplayJob, count: int, spools: list[Path | None], progress: Progress) -> JobResult:
     if count > 1:
         return run_sharded(job, count, spools, progress.show)
     seen = Counts(0, 0, 0)
@@ -271,60 +272,3 @@ def _select(config: Config, only: tuple[str, ...]) -> Config:
     selected = config.model_copy(update={"destinations": kept})
     selected.source = config.source
     return selected
-
-
-class _Progress:
-    """A live line on the terminal (events, rate, failures; with a file, its share read and the
-    time left); nothing when stderr is not a terminal."""
-
-    def __init__(self, enabled: bool, total: int | None, *, deferred: bool = False) -> None:
-        self.enabled = enabled
-        self.deferred = deferred
-        self.total = total or None
-        self._live: Any = None
-        self._task: Any = None
-        self._started = time.perf_counter()
-        self._shown = 0.0
-
-    def __enter__(self) -> _Progress:
-        if not self.deferred:
-            self._start()
-        return self
-
-    def _start(self) -> None:
-        """Start the display. Before a dry run's requests are printed, so that they go through
-        it; deferred to the first count for several processes, so that its refresh thread
-        comes after they have started (a process is forked only while no other thread runs)."""
-        if self.enabled and self._live is None:
-            from rich.progress import (
-                BarColumn,
-                Progress,
-                SpinnerColumn,
-                TaskProgressColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
-            if self.total:
-                columns += [BarColumn(), TaskProgressColumn(), TimeRemainingColumn()]
-            self._live = Progress(*columns, TimeElapsedColumn(), transient=True)
-            self._live.start()
-            self._task = self._live.add_task("starting", total=self.total)
-
-    def show(self, counts: Counts) -> None:
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if now - self._shown < 0.1:
-            return
-        self._shown = now
-        self._start()
-        rate = counts.events / max(now - self._started, 1e-9)
-        description = f"{counts.events:,} events  {rate:,.0f}/s  {counts.failed:,} not delivered"
-        self._live.update(self._task, description=description, completed=counts.position if self.total else None)
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._live is not None:
-            self._live.stop()

@@ -184,15 +184,10 @@ def test_a_replay_spawns_its_processes_while_another_thread_runs() -> None:
         other.join()
 
 
-def test_a_dry_run_on_a_terminal_prints_its_requests_clear_of_the_progress_line(tmp_path: Path) -> None:
-    events = tmp_path / "events.jsonl"
-    lines = (json.dumps({"type": "track", "userId": f"u{n % 50}", "event": "Step"}) + "\n" for n in range(20_000))
-    events.write_text("".join(lines))
-    config = write_config(tmp_path, "http://127.0.0.1:9/in")
+def _on_a_terminal(args: list[str], stdout: Any = None) -> bytes:
+    """What a replay shows on a terminal (its standard error, and its standard output unless given)."""
     main, terminal = pty.openpty()
-    replay = subprocess.Popen(
-        [DESTKIT, "replay", str(events), "--config", str(config), "--dry-run"], stdout=terminal, stderr=terminal
-    )
+    replay = subprocess.Popen([DESTKIT, "replay", *args], stdout=stdout or terminal, stderr=terminal)
     os.close(terminal)
     shown = bytearray()
     with contextlib.suppress(OSError):  # the terminal closes with the process
@@ -200,9 +195,38 @@ def test_a_dry_run_on_a_terminal_prints_its_requests_clear_of_the_progress_line(
             shown += chunk
     os.close(main)
     assert replay.wait(timeout=60) == 0
-    assert b"events" in shown and shown.count(b"POST http://127.0.0.1:9/in") == 20_000
-    # Each request starts on a line of its own: the progress line is cleared first, not written over.
-    assert b"\x1b[0mPOST" not in shown
+    return bytes(shown)
+
+
+def _dry_run_files(folder: Path, count: int) -> list[str]:
+    events = folder / "events.jsonl"
+    lines = (
+        json.dumps({"type": "track", "userId": f"u{n % 50}", "event": "Step", "properties": {"n": n}}) + "\n"
+        for n in range(count)
+    )
+    events.write_text("".join(lines))
+    return [str(events), "--config", str(write_config(folder, "http://127.0.0.1:9/in")), "--dry-run"]
+
+
+def test_a_dry_run_on_a_terminal_prints_its_requests_whole_above_the_progress_line(tmp_path: Path) -> None:
+    shown = _on_a_terminal(_dry_run_files(tmp_path, 20_000))
+    # Each request starts on a line of its own, the progress line cleared first rather than
+    # written over, and stays one line, its body whole, however narrow the terminal.
+    requests = [line.rpartition(b"\x1b[2K")[2] for line in shown.split(b"\r\n") if b"POST http://127.0.0.1:9/in" in line]
+    assert len(requests) == 20_000 and b"events" in shown
+    assert all(line.startswith(b"POST") for line in requests)
+    assert sorted(json.loads(line.partition(b"body=")[2])["properties"]["n"] for line in requests) == list(range(20_000))
+    # The progress line is drawn again after a batch of requests, not after each of them.
+    assert shown.count(b"\x1b[2K") < 2_000
+
+
+def test_with_its_output_in_a_file_a_dry_run_shows_its_progress_on_standard_error(tmp_path: Path) -> None:
+    with open(tmp_path / "requests.txt", "wb") as requests:
+        shown = _on_a_terminal(_dry_run_files(tmp_path, 2_000), stdout=requests)
+    assert b"starting" in shown  # the progress line, on the terminal
+    printed = (tmp_path / "requests.txt").read_bytes().split(b"\n")
+    assert printed.pop() == b""  # the file ends with the last request's line, and holds nothing else
+    assert len(printed) == 2_000 and all(line.startswith(b"POST http://127.0.0.1:9/in") for line in printed)
 
 
 COUNTING = """
