@@ -1,9 +1,10 @@
 """The live progress line of ``destkit replay`` on a terminal, and the text written above it.
 
 The line is drawn on standard error. While it is shown, what the process writes to that
-terminal (log lines and problems on standard error; a dry run's requests on standard output
-when it is the same terminal) goes above the line, as written: never broken at the terminal's
-width (a request's body stays one line, to copy whole), and a batch at a time, so that the
+terminal (log lines and problems on standard error, the replay processes' relayed by
+:mod:`destkit.shards`; a dry run's requests on standard output when it is the same terminal)
+goes above the line in whole lines: never broken at the terminal's width (a request's body
+stays one line, to copy whole), and a batch at a time, so that the
 line is drawn again a few times a second rather than after every write (once per request made
 a dry run on a terminal eleven times slower than one into a file). Standard output anywhere
 else (a file, a pipe) is left alone.
@@ -33,63 +34,81 @@ class Above(io.TextIOBase):
 
     ``write`` keeps the text; the lines kept go out together once ``EVERY`` seconds have passed
     since the last batch (on the event loop's clock when written from it, else at once) or once
-    ``MOST`` characters wait. ``close_batch`` writes whatever is left, a line not ended included."""
+    ``MOST`` characters wait. A line not ended waits for its end: printed before the display,
+    it would be cleared with it. ``close`` writes whatever is left (once the display is gone);
+    later writes go straight to the original stream."""
 
     def __init__(self, console: Any, original: TextIO) -> None:
         super().__init__()
         self._console = console
         self._original = original
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._parts: list[str] = []
         self._size = 0
+        self._ended = False  # whether a line kept is ended (there is something to print)
         self._written = 0.0  # when the last batch went out (time.monotonic)
-        self._pending = False  # a batch is due on the event loop's timer
-        self._closed = False
+        self._timer: asyncio.AbstractEventLoop | None = None  # the loop a batch is due on
+        self._printing = False
+        self._done = False
 
     def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         with self._lock:
-            if self._closed:
+            if self._done:
                 return self._original.write(text)
             self._parts.append(text)
             self._size += len(text)
-            if self._size < MOST and time.monotonic() - self._written < EVERY:
-                if self._pending:
-                    return len(text)
-                try:
-                    loop = asyncio.get_running_loop()
-                except RuntimeError:
-                    loop = None
-                if loop is not None:
-                    self._pending = True
-                    loop.call_later(EVERY, self._batch)
-                    return len(text)
-        self._batch()
+            self._ended = self._ended or "\n" in text
+            if self._printing or not self._ended:
+                return len(text)  # written while a batch is printed (a warning...): with the next one
+            if self._size < MOST and time.monotonic() - self._written < EVERY and self._later():
+                return len(text)
+            self._batch()
         return len(text)
+
+    def _later(self) -> bool:
+        """Whether a batch is due on the event loop's timer (set now if need be); False off a loop."""
+        if self._timer is not None and not self._timer.is_closed():
+            return True
+        try:
+            self._timer = asyncio.get_running_loop()
+        except RuntimeError:
+            self._timer = None
+            return False
+        self._timer.call_later(EVERY, self._on_time)
+        return True
+
+    def _on_time(self) -> None:
+        with self._lock:
+            self._timer = None
+            if not self._done and self._ended:
+                self._batch()
 
     def flush(self) -> None:
         """Nothing at once: what is kept goes out with the next batch (within ``EVERY`` seconds)."""
 
-    def close_batch(self) -> None:
-        """Write everything kept; later writes go straight to the original stream."""
-        self._batch(final=True)
-
-    def _batch(self, final: bool = False) -> None:
+    def close(self) -> None:
+        """Write everything kept, a line not ended included, as it is (the display is gone)."""
         with self._lock:
-            self._pending = False
-            if self._closed:
+            if self._done:
                 return
-            self._closed = final
-            text = "".join(self._parts)
-            if not final:
-                text, ended, rest = text.rpartition("\n")
-                text += ended
-                self._parts = [rest] if rest else []
-                self._size = len(rest)
-            else:
-                self._parts, self._size = [], 0
-            self._written = time.monotonic()
-            if text:
-                self._console.out(text, highlight=False, end="")
+            self._done = True
+            text, self._parts, self._size = "".join(self._parts), [], 0
+        if text:
+            self._original.write(text)
+            self._original.flush()
+
+    def _batch(self) -> None:
+        """Print the lines kept that are ended (the lock held)."""
+        text, ended, rest = "".join(self._parts).rpartition("\n")
+        self._parts, self._size, self._ended = ([rest] if rest else []), len(rest), False
+        self._written = time.monotonic()
+        self._printing = True
+        try:
+            self._console.out(text + ended, highlight=False, end="")
+        finally:
+            self._printing = False
 
     def isatty(self) -> bool:
         return True
@@ -167,12 +186,14 @@ class Progress:
         self._live.update(self._task, description=description, completed=counts.position if self.total else None)
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._streams is not None:
-            sys.stdout, sys.stderr = self._streams
-        if self._above is not None:
-            self._above.close_batch()
-        if self._live is not None:
-            self._live.stop()
+        try:
+            if self._live is not None:
+                self._live.stop()
+        finally:
+            if self._streams is not None:
+                sys.stdout, sys.stderr = self._streams
+            if self._above is not None:
+                self._above.close()
 
 
 def _same_terminal(stream: TextIO, other: TextIO) -> bool:
