@@ -184,7 +184,7 @@ def test_a_replay_spawns_its_processes_while_another_thread_runs() -> None:
         other.join()
 
 
-def _on_a_terminal(args: list[str], stdout: Any = None) -> bytes:
+def _on_a_terminal(args: list[str], stdout: Any = None, succeeds: bool = True) -> bytes:
     """What a replay shows on a terminal (its standard error, and its standard output unless given)."""
     main, terminal = pty.openpty()
     replay = subprocess.Popen([DESTKIT, "replay", *args], stdout=stdout or terminal, stderr=terminal)
@@ -194,7 +194,7 @@ def _on_a_terminal(args: list[str], stdout: Any = None) -> bytes:
         while chunk := os.read(main, 65536):
             shown += chunk
     os.close(main)
-    assert replay.wait(timeout=60) == 0
+    assert (replay.wait(timeout=60) == 0) == succeeds
     return bytes(shown)
 
 
@@ -227,6 +227,16 @@ def test_with_its_output_in_a_file_a_dry_run_shows_its_progress_on_standard_erro
     printed = (tmp_path / "requests.txt").read_bytes().split(b"\n")
     assert printed.pop() == b""  # the file ends with the last request's line, and holds nothing else
     assert len(printed) == 2_000 and all(line.startswith(b"POST http://127.0.0.1:9/in") for line in printed)
+
+
+@pytest.mark.skipif(start_method() != "fork", reason="the processes' standard error is relayed when they are forked")
+def test_what_the_processes_log_goes_above_the_progress_line(tmp_path: Path) -> None:
+    with LoopbackServer(lambda request: Reply(400, {"error": "refused"})) as server:
+        args = [str(write_events(tmp_path)), "--config", str(write_config(tmp_path, server.url + "/in")), "--no-state"]
+        shown = _on_a_terminal([*args, "--workers", "2", "--log-level", "info"], succeeds=False)
+    logged = [line.rpartition(b"\x1b[2K")[2] for line in shown.split(b"\r\n") if b"delivery failed" in line]
+    assert len(logged) >= 2  # the first failure of each process at least (the rest are counted in one line)
+    assert all(line.startswith(b"20") for line in logged)  # each from its time on, nothing of the progress line before it
 
 
 COUNTING = """
