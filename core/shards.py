@@ -8,10 +8,9 @@ SIGINT or SIGTERM to them once (they run in a process group of their own, so a C
 terminal reaches only the parent), and merges their summaries into one. A process whose parent
 is gone (killed with SIGKILL, it forwarded nothing) stops as on SIGTERM (:mod:`destkit.parent_watch`).
 
-With ``relay_stderr`` (a live display on the parent's terminal) and forked processes, their
-standard error is a pipe each, copied line by line into the parent's ``sys.stderr`` by a thread:
-what they write (log lines, problems) goes above the display, where the parent's own does,
-rather than onto the end of its line.
+With ``relay`` (file descriptors: standard error, and standard output, when the parent draws a
+live line on that terminal) and forked processes, what they write there is copied into the
+parent's own streams (:mod:`destkit.relay`), so that it goes above the line as the parent's does.
 
 On Linux, when the parent runs no other thread, the processes are forked: they start at once
 with what the parent has loaded, where a spawned process would import destkit and its
@@ -27,7 +26,6 @@ import gc
 import multiprocessing
 import os
 import queue
-import selectors
 import signal
 import sys
 import threading
@@ -41,6 +39,7 @@ from .logs import configure, flush
 from .loops import tune_collector
 from .outcome import OK_STATUSES, Outcome
 from .parent_watch import stop_when_orphaned
+from .relay import Relay
 from .replay_job import JobResult, ReplayJob, run_job
 from .report import Summary
 
@@ -62,7 +61,7 @@ _STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _share(
-    job: ReplayJob, parent: int, events: Any, failed: Any, position: Any, results: Any, relayed: _Relay | None = None
+    job: ReplayJob, parent: int, events: Any, failed: Any, position: Any, results: Any, relayed: Relay | None = None
 ) -> None:
     """One process's share. ``events``, ``failed`` and ``position`` are shared counters that only
     this process writes (so they need no lock) and the parent reads for its progress line."""
@@ -100,17 +99,17 @@ def run_sharded(
     spools: list[Path | None],
     progress: Callable[[Counts], None] | None = None,
     *,
-    relay_stderr: bool = False,
+    relay: tuple[int, ...] = (),
 ) -> JobResult:
     """Run ``job`` as ``workers`` processes (``spools[k]`` holds share k's results) and merge them;
-    with ``relay_stderr``, what they write to standard error goes through this process's."""
+    what they write to the descriptors in ``relay`` goes through this process's streams."""
     forking = start_method() == "fork"
-    relayed = _Relay(workers) if relay_stderr and forking else None
     context = multiprocessing.get_context("fork") if forking else multiprocessing.get_context("spawn")
     events = [context.Value("q", 0, lock=False) for _ in range(workers)]
     failed = [context.Value("q", 0, lock=False) for _ in range(workers)]
     positions = [context.Value("q", 0, lock=False) for _ in range(workers)]
     results = context.Queue()
+    relayed = Relay(workers, relay) if relay and forking else None
     processes = [
         context.Process(
             target=_share,
@@ -129,29 +128,31 @@ def run_sharded(
     ]
     received: dict[int, JobResult] = {}
     problems: list[str] = []
-    with _forwarding(processes) as forwarder:
-        try:
-            _start(processes, forking)
-        finally:
-            if relayed is not None:
-                relayed.start()
-        forwarder.started()
-        while len(received) + len(problems) < workers:
-            if progress is not None:
-                read = min(v.value for v in positions)
-                progress(Counts(sum(v.value for v in events), sum(v.value for v in failed), read))
-            with contextlib.suppress(queue.Empty):
-                shard, result, problem = results.get(timeout=0.1)
-                if result is not None:
-                    received[shard] = result
-                else:
-                    problems.append(f"share {shard}: {problem}")
-            if not any(p.is_alive() for p in processes) and results.empty():
-                break  # a share died without a word (killed)
-        for process in processes:
-            process.join()
+    try:
+        with _forwarding(processes) as forwarder:
+            try:
+                _start(processes, forking)
+            finally:
+                if relayed is not None:
+                    relayed.start()
+            forwarder.started()
+            while len(received) + len(problems) < workers:
+                if progress is not None:
+                    read = min(v.value for v in positions)
+                    progress(Counts(sum(v.value for v in events), sum(v.value for v in failed), read))
+                with contextlib.suppress(queue.Empty):
+                    shard, result, problem = results.get(timeout=0.1)
+                    if result is not None:
+                        received[shard] = result
+                    else:
+                        problems.append(f"share {shard}: {problem}")
+                if not any(p.is_alive() for p in processes) and results.empty():
+                    break  # a share died without a word (killed)
+            for process in processes:
+                process.join()
+    finally:
         if relayed is not None:
-            relayed.join()
+            relayed.stop()
     lost = [k for k in range(workers) if k not in received]
     if problems or lost:
         detail = "; ".join(problems) or f"share(s) {', '.join(map(str, lost))} exited with no result"
@@ -182,64 +183,6 @@ def _start(processes: list[Any], forking: bool) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
         if forking:
             gc.unfreeze()  # this process's own objects are the collector's again
-
-
-class _Relay:
-    """A pipe for each process's standard error, and a thread of the parent's copying what comes
-    through them into ``sys.stderr``: whole lines (a line of one process is never cut by
-    another's), at most ``_LONGEST`` bytes of a line not ended kept."""
-
-    _LONGEST = 1 << 16
-
-    def __init__(self, workers: int) -> None:
-        self._pipes = [os.pipe() for _ in range(workers)]
-        self._thread: threading.Thread | None = None
-
-    def take(self, k: int) -> None:
-        """In process ``k``: write standard error into its pipe, and hold no other end of any."""
-        sys.stderr.flush()
-        os.dup2(self._pipes[k][1], 2)
-        for reading, writing in self._pipes:
-            os.close(reading)
-            os.close(writing)
-
-    def start(self) -> None:
-        """In the parent, once the processes are started: copy until every one has closed its pipe."""
-        for _, writing in self._pipes:
-            os.close(writing)
-        self._thread = threading.Thread(target=self._copy, name="destkit-relay", daemon=True)
-        self._thread.start()
-
-    def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-
-    def _copy(self) -> None:
-        kept: dict[int, bytes] = {}
-        with selectors.DefaultSelector() as selector:
-            for reading, _ in self._pipes:
-                selector.register(reading, selectors.EVENT_READ)
-                kept[reading] = b""
-            while selector.get_map():
-                for key, _ in selector.select():
-                    data = os.read(key.fd, 65536)
-                    if not data:  # the process is gone
-                        selector.unregister(key.fd)
-                        os.close(key.fd)
-                        data, kept[key.fd] = kept[key.fd], b""
-                        self._write(data + b"\n" if data else b"")
-                        continue
-                    lines, end, rest = (kept[key.fd] + data).rpartition(b"\n")
-                    if len(rest) > self._LONGEST:
-                        lines, end, rest = lines + end + rest, b"\n", b""
-                    kept[key.fd] = rest
-                    self._write(lines + end)
-
-    @staticmethod
-    def _write(data: bytes) -> None:
-        if data:
-            sys.stderr.write(data.decode("utf-8", errors="replace"))
-            sys.stderr.flush()
 
 
 def _merged(parts: list[JobResult], stopped_by: list[int]) -> JobResult:

@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO, cast
 
 from ..shards import Counts
@@ -88,13 +89,18 @@ class Above(io.TextIOBase):
     def flush(self) -> None:
         """Nothing at once: what is kept goes out with the next batch (within ``EVERY`` seconds)."""
 
-    def close(self) -> None:
-        """Write everything kept, a line not ended included, as it is (the display is gone)."""
+    def close(self, before: Callable[[], object] | None = None) -> None:
+        """Call ``before`` (the display's end), then write everything kept, a line not ended
+        included, as it is; no batch goes out in between."""
         with self._lock:
             if self._done:
                 return
-            self._done = True
-            text, self._parts, self._size = "".join(self._parts), [], 0
+            try:
+                if before is not None:
+                    before()
+            finally:
+                self._done = True
+                text, self._parts, self._size = "".join(self._parts), [], 0
         if text:
             self._original.write(text)
             self._original.flush()
@@ -165,13 +171,20 @@ class Progress:
         self._live = Progress(
             *columns, TimeElapsedColumn(), console=console, transient=True, redirect_stdout=False, redirect_stderr=False
         )
-        self._live.start()
-        self._task = self._live.add_task("starting", total=self.total)
         self._streams = (sys.stdout, sys.stderr)
         self._above = Above(console, sys.stderr)
         sys.stderr = cast(TextIO, self._above)
         if _same_terminal(sys.stdout, self._streams[1]):
             sys.stdout = cast(TextIO, self._above)
+        self._live.start()
+        self._task = self._live.add_task("starting", total=self.total)
+
+    def relayed(self) -> tuple[int, ...]:
+        """The file descriptors other processes should write through this one's streams while
+        the line is shown: standard error, and standard output when it is the same terminal."""
+        if not self.enabled:
+            return ()
+        return (1, 2) if _same_terminal(sys.stdout, sys.stderr) else (2,)
 
     def show(self, counts: Counts) -> None:
         if not self.enabled:
@@ -187,13 +200,11 @@ class Progress:
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            if self._live is not None:
-                self._live.stop()
+            if self._above is not None:
+                self._above.close(before=self._live.stop)  # no batch between the line's last drawing and its removal
         finally:
             if self._streams is not None:
                 sys.stdout, sys.stderr = self._streams
-            if self._above is not None:
-                self._above.close()
 
 
 def _same_terminal(stream: TextIO, other: TextIO) -> bool:

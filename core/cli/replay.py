@@ -172,7 +172,7 @@ def replay(
 
 def _run(job: ReplayJob, count: int, spools: list[Path | None], progress: Progress) -> JobResult:
     if count > 1:
-        return run_sharded(job, count, spools, progress.show, relay_stderr=progress.enabled)
+        return run_sharded(job, count, spools, progress.show, relay=progress.relayed())
     seen = Counts(0, 0, 0)
 
     def on_result(line: int, outcomes: list[Outcome]) -> None:

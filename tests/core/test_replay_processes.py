@@ -239,6 +239,14 @@ def test_what_the_processes_log_goes_above_the_progress_line(tmp_path: Path) -> 
     assert all(line.startswith(b"20") for line in logged)  # each from its time on, nothing of the progress line before it
 
 
+@pytest.mark.skipif(start_method() != "fork", reason="the processes' output is relayed when they are forked")
+def test_a_dry_run_in_two_processes_prints_its_requests_whole_above_the_progress_line(tmp_path: Path) -> None:
+    shown = _on_a_terminal([*_dry_run_files(tmp_path, 2_000), "--workers", "2"])
+    requests = [line.rpartition(b"\x1b[2K")[2] for line in shown.split(b"\r\n") if b"POST http://127.0.0.1:9/in" in line]
+    assert sorted(json.loads(line.partition(b"body=")[2])["properties"]["n"] for line in requests) == list(range(2_000))
+    assert all(line.startswith(b"POST") for line in requests)
+
+
 COUNTING = """
 import signal, sys, time
 seen = []
