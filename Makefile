@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/delivery.py
 	$(BIN)/python benchmarks/languages.py
 	$(BIN)/python benchmarks/replay.py
+	$(BIN)/python benchmarks/ledger_cost.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/scaleout.py
 
