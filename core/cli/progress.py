@@ -61,8 +61,11 @@ class Above(io.TextIOBase):
             self._parts.append(text)
             self._size += len(text)
             self._ended = self._ended or "\n" in text
-            if self._printing or not self._ended:
-                return len(text)  # written while a batch is printed (a warning...): with the next one
+            if not self._ended:
+                return len(text)
+            if self._printing:  # written while a batch is printed (a warning...): with the next one
+                self._later()
+                return len(text)
             if self._size < MOST and time.monotonic() - self._written < EVERY and self._later():
                 return len(text)
             self._batch()

@@ -117,3 +117,17 @@ def test_a_line_not_ended_when_the_display_stops_is_shown_after_it(monkeypatch: 
     os.close(main)
     assert b"a whole line\r\n" in shown
     assert shown.endswith(b"the end, not ended")  # not cleared with the line that was drawn after it
+
+
+def test_on_the_event_loop_a_write_made_while_printing_goes_out_on_the_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "EVERY", 0.05)
+    screen = io.StringIO()
+    console = _Warning(file=screen, force_terminal=False)
+    above = console.above = Above(console, io.StringIO())
+
+    async def write() -> str:
+        above.write("one\n")
+        await asyncio.sleep(progress.EVERY * 4)  # nothing else written meanwhile
+        return screen.getvalue()
+
+    assert asyncio.run(write()).startswith("one\nwritten while printing\n")
