@@ -79,3 +79,34 @@ def test_it_stops_in_time_though_a_process_started_by_a_child_holds_a_pipe(
         assert err.getvalue() == "before leaving\n"
     finally:
         os.kill(int(sleeper.read_text()), signal.SIGKILL)
+
+
+class _Flaky(io.StringIO):
+    """A terminal whose first write fails (a moment's I/O error), the rest going through."""
+
+    failed = False
+
+    def write(self, text: str) -> int:
+        if not self.failed:
+            self.failed = True
+            raise OSError(5, "Input/output error")
+        return super().write(text)
+
+
+def test_a_write_that_fails_loses_its_text_and_the_copying_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    err = _Flaky()
+    monkeypatch.setattr(sys, "stderr", err)
+    relayed = Relay(1, (2,))
+
+    def write_more_than_a_pipe_holds() -> None:
+        for n in range(4_000):
+            os.write(2, f"line {n} {'x' * 100}\n".encode())
+            if n == 0:
+                time.sleep(0.5)  # the first line is copied (and lost) alone
+
+    pid = _forked(relayed, 0, write_more_than_a_pipe_holds)
+    relayed.start()
+    os.waitpid(pid, 0)
+    relayed.stop()
+    written = err.getvalue().splitlines()
+    assert err.failed and written[0].startswith("line 1 ") and written[-1].startswith("line 3999 ")
