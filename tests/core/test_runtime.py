@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from destkit import Action, Context, Destination, Registry, Runtime, Status, SyncRuntime, field
+from destkit import Action, Context, Destination, Registry, Runtime, Status, field
 from destkit.destinations.webhook import destination as webhook
 from destkit.testing import RecordingTransport, json_reply, make_event
 
@@ -385,15 +385,6 @@ async def test_deliver_before_start_explains_itself() -> None:
     runtime = Runtime(config(), transport=RecordingTransport())
     with pytest.raises(RuntimeError, match="async with Runtime"):
         await runtime.deliver(make_event("track"))
-
-
-def test_the_sync_wrapper_delivers_from_plain_code() -> None:
-    transport = RecordingTransport()
-    with SyncRuntime(config(), transport=transport) as runtime:
-        first = runtime.deliver(make_event("track"))
-        more = runtime.deliver_many([make_event("page"), make_event("identify")])
-    assert [first[0].status] + [o[0].status for o in more] == [Status.DELIVERED] * 3
-    assert len(transport.requests) == 3
 
 
 def test_webhook_is_a_valid_registered_destination() -> None:
